@@ -16,6 +16,9 @@ fn fips_flags_follow_the_build() {
     assert_eq!(provider.fips(), fips);
     assert_eq!(client.fips(), fips);
     assert_eq!(server.fips(), fips);
+    // rustls derives require_ems from provider.fips(): TLS 1.2 needs EMS exactly in the FIPS build.
+    #[cfg(feature = "tls12")]
+    assert_eq!((client.require_ems, server.require_ems), (fips, fips));
     let status = meshtls::fips::check().expect("module must be usable");
     assert_eq!(status.fips_mode, fips, "{status}");
     println!("{status}");

@@ -157,16 +157,10 @@ pub fn server_config_on(
     let verifier = WebPkiClientVerifier::builder_with_provider(roots(&["ca1"]), provider.clone())
         .build()
         .map_err(|e| rustls::Error::General(e.to_string()))?;
-    #[allow(unused_mut)]
-    let mut cfg = ServerConfig::builder_with_provider(provider)
+    ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(versions)?
         .with_client_cert_verifier(verifier)
-        .with_single_cert(chain(identity), key(identity))?;
-    #[cfg(feature = "tls12")]
-    {
-        cfg.require_ems = cfg!(feature = "fips");
-    }
-    Ok(cfg)
+        .with_single_cert(chain(identity), key(identity))
 }
 
 /// Mutual-auth client config on any provider: presents fixture `identity`, trusts `ca1`.
@@ -178,16 +172,10 @@ pub fn client_config_on(
     let verifier = WebPkiServerVerifier::builder_with_provider(roots(&["ca1"]), provider.clone())
         .build()
         .map_err(|e| rustls::Error::General(e.to_string()))?;
-    #[allow(unused_mut)]
-    let mut cfg = ClientConfig::builder_with_provider(provider)
+    ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(versions)?
         .with_webpki_verifier(verifier)
-        .with_client_auth_cert(chain(identity), key(identity))?;
-    #[cfg(feature = "tls12")]
-    {
-        cfg.require_ems = cfg!(feature = "fips");
-    }
-    Ok(cfg)
+        .with_client_auth_cert(chain(identity), key(identity))
 }
 
 /// The SNI every in-memory handshake uses: the server's DNS SAN.

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The test suite in every build meshtls ships:
+#   default                                   AWS-LC, TLS 1.3 + 1.2
+#   --no-default-features --features fips     the regulated build: AWS-LC-FIPS only, TLS 1.3
+#   --no-default-features --features fips,tls12   the FIPS module with TLS 1.2 (EMS rules)
+#   --features fips                           defaults plus fips: must still run on the FIPS module
+# FIPS builds need Go, CMake, Perl and a C compiler (see README).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+for tool in go cmake perl cc; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "error: the FIPS builds need '$tool' (Debian: apt-get install -y golang-go cmake perl gcc)" >&2
+        exit 2
+    fi
+done
+
+run() {
+    echo "=== cargo test $*"
+    cargo test --locked "$@"
+}
+
+run
+run --no-default-features --features fips
+run --no-default-features --features fips,tls12
+run --features fips --test policy

@@ -1,0 +1,82 @@
+//! The regulated build (`--no-default-features --features fips`) links exactly one crypto library:
+//! `cargo tree -e normal` holds aws-lc-fips-sys and none of ring, aws-lc-sys, openssl-sys, boring-sys
+//! or rustls-pemfile. This is the command FIPS.md tells an auditor to run; here it is a test.
+
+use std::process::Command;
+
+fn normal_tree(features: &[&str]) -> Vec<String> {
+    let out = Command::new(env!("CARGO"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "tree", "--locked", "-e", "normal", "--prefix", "none", "--format", "{p}",
+        ])
+        .args(features)
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        out.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut names: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+const FORBIDDEN: [&str; 5] = [
+    "ring",
+    "aws-lc-sys",
+    "openssl-sys",
+    "boring-sys",
+    "rustls-pemfile",
+];
+
+#[test]
+fn regulated_build_links_one_crypto_library() {
+    let names = normal_tree(&["--no-default-features", "--features", "fips"]);
+    println!("regulated build: {}", names.join(" "));
+    assert!(
+        names.iter().any(|n| n == "aws-lc-fips-sys"),
+        "no aws-lc-fips-sys in {names:?}"
+    );
+    for bad in FORBIDDEN {
+        assert!(
+            !names.iter().any(|n| n == bad),
+            "{bad} in the regulated build"
+        );
+    }
+}
+
+#[test]
+fn default_build_links_only_aws_lc() {
+    let names = normal_tree(&[]);
+    assert!(names.iter().any(|n| n == "aws-lc-sys"));
+    for bad in [
+        "ring",
+        "aws-lc-fips-sys",
+        "openssl-sys",
+        "boring-sys",
+        "rustls-pemfile",
+    ] {
+        assert!(
+            !names.iter().any(|n| n == bad),
+            "{bad} in the default build"
+        );
+    }
+    // One copy of the module crate: ours and aws-lc-rs' must resolve to the same aws-lc-sys.
+    let out = Command::new(env!("CARGO"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "tree", "--locked", "-e", "normal", "-d", "--prefix", "none", "--format", "{p}",
+        ])
+        .output()
+        .unwrap();
+    let dups = String::from_utf8_lossy(&out.stdout);
+    assert!(!dups.contains("aws-lc"), "duplicate aws-lc crates:\n{dups}");
+}
