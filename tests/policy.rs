@@ -21,6 +21,31 @@ fn fips_flags_follow_the_build() {
     assert_eq!((client.require_ems, server.require_ems), (fips, fips));
     let status = meshtls::fips::check().expect("module must be usable");
     assert_eq!(status.fips_mode, fips, "{status}");
+    if fips {
+        assert_eq!(status.module_major, Some(3), "{status}");
+        assert!(
+            status.version_string.starts_with("AWS-LC FIPS 3."),
+            "{status}"
+        );
+        // Certified exactly when the running module is the version the certificate names.
+        let certified = matches!(
+            status.validation,
+            meshtls::fips::Validation::Certified { .. }
+        );
+        assert_eq!(
+            certified,
+            status.version_string == "AWS-LC FIPS 3.1.0",
+            "{status}"
+        );
+    } else {
+        assert!(
+            matches!(
+                status.validation,
+                meshtls::fips::Validation::Unvalidated { .. }
+            ),
+            "{status}"
+        );
+    }
     println!("{status}");
 }
 

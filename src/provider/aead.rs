@@ -429,6 +429,39 @@ mod chacha {
         }
     }
 
+    /// The record's additional data, without allocating: TLS 1.3 (5 bytes, over the ciphertext
+    /// length) or TLS 1.2 (13 bytes, over the plaintext length).
+    struct RecordAad {
+        buf: [u8; 13],
+        len: usize,
+    }
+
+    impl RecordAad {
+        fn as_slice(&self) -> &[u8] {
+            &self.buf[..self.len]
+        }
+    }
+
+    fn aad(
+        tls13: bool,
+        seq: u64,
+        typ: ContentType,
+        version: ProtocolVersion,
+        opaque_len: usize,
+        plain_len: usize,
+    ) -> RecordAad {
+        let mut buf = [0u8; 13];
+        if tls13 {
+            buf[..5].copy_from_slice(&make_tls13_aad(opaque_len));
+            RecordAad { buf, len: 5 }
+        } else {
+            buf.copy_from_slice(&rustls::crypto::cipher::make_tls12_aad(
+                seq, typ, version, plain_len,
+            ));
+            RecordAad { buf, len: 13 }
+        }
+    }
+
     struct Sealer {
         key: Option<LessSafeKey>,
         iv: Iv,
@@ -452,13 +485,15 @@ mod chacha {
             } else {
                 (msg.typ, msg.version)
             };
-            let aad: Vec<u8> = if self.tls13 {
-                make_tls13_aad(total).to_vec()
-            } else {
-                rustls::crypto::cipher::make_tls12_aad(seq, msg.typ, msg.version, msg.payload.len())
-                    .to_vec()
-            };
-            key.seal_in_place_append_tag(nonce, Aad::from(aad), &mut payload)
+            let aad = aad(
+                self.tls13,
+                seq,
+                msg.typ,
+                msg.version,
+                total,
+                msg.payload.len(),
+            );
+            key.seal_in_place_append_tag(nonce, Aad::from(aad.as_slice()), &mut payload)
                 .map_err(|_| Error::EncryptError)?;
             Ok(OutboundOpaqueMessage::new(typ, version, payload))
         }
@@ -486,19 +521,16 @@ mod chacha {
                 return Err(Error::DecryptError);
             }
             let nonce = LcNonce::assume_unique_for_key(Nonce::new(&self.iv, seq).0);
-            let aad: Vec<u8> = if self.tls13 {
-                make_tls13_aad(payload.len()).to_vec()
-            } else {
-                rustls::crypto::cipher::make_tls12_aad(
-                    seq,
-                    msg.typ,
-                    msg.version,
-                    payload.len() - TAG_LEN,
-                )
-                .to_vec()
-            };
+            let aad = aad(
+                self.tls13,
+                seq,
+                msg.typ,
+                msg.version,
+                payload.len(),
+                payload.len() - TAG_LEN,
+            );
             let plain = key
-                .open_in_place(nonce, Aad::from(aad), payload)
+                .open_in_place(nonce, Aad::from(aad.as_slice()), payload)
                 .map_err(|_| Error::DecryptError)?
                 .len();
             payload.truncate(plain);

@@ -89,9 +89,19 @@ impl SecureRandom for Rng {
 /// The feature-selected provider: AWS-LC in the default build, the AWS-LC-FIPS 3.x module with
 /// the `fips` feature.
 ///
-/// Use it wherever rustls takes a provider, e.g.
-/// `rustls::ClientConfig::builder_with_provider(meshtls::provider())`. Never rely on rustls's
-/// process-default provider: in a FIPS deployment that could silently be another library.
+/// Use it wherever rustls takes a provider. Never rely on rustls's process-default provider: in a
+/// FIPS deployment that could silently be another library.
+///
+/// ```
+/// let roots = rustls::RootCertStore::empty();
+/// let config = rustls::ClientConfig::builder_with_provider(meshtls::provider())
+///     .with_safe_default_protocol_versions()
+///     .unwrap()
+///     .with_root_certificates(roots)
+///     .with_no_client_auth();
+/// // In the FIPS build every component is approved and the module is in FIPS mode.
+/// assert_eq!(config.fips(), cfg!(feature = "fips"));
+/// ```
 pub fn provider() -> Arc<CryptoProvider> {
     static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
     PROVIDER
