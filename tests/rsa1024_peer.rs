@@ -18,6 +18,23 @@ fn path(name: &str) -> String {
     cert_path(name).display().to_string()
 }
 
+/// Stops the OpenSSL peer and checks our side failed on the peer's certificate or its signature.
+fn refused(peer: &mut std::process::Child, what: &str, err: &std::io::Error) {
+    let _ = peer.kill();
+    let _ = peer.wait();
+    println!("{what}: {err}");
+    let inner = err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>());
+    assert!(
+        matches!(
+            inner,
+            Some(rustls::Error::InvalidCertificate(_) | rustls::Error::PeerMisbehaved(_))
+        ),
+        "unexpected error: {err:?}"
+    );
+}
+
 #[test]
 fn our_client_rejects_rsa1024_server() {
     let port = TcpListener::bind("127.0.0.1:0")
@@ -62,19 +79,7 @@ fn our_client_rejects_rsa1024_server() {
         .write_all(b"x")
         .and_then(|_| tls.read(&mut [0u8; 1]))
         .expect_err("RSA-1024 server accepted");
-    let _ = server.kill();
-    let _ = server.wait();
-    println!("our client vs RSA-1024 server: {err}");
-    let inner = err
-        .get_ref()
-        .and_then(|e| e.downcast_ref::<rustls::Error>());
-    assert!(
-        matches!(
-            inner,
-            Some(rustls::Error::InvalidCertificate(_) | rustls::Error::PeerMisbehaved(_))
-        ),
-        "unexpected error: {err:?}"
-    );
+    refused(&mut server, "our client vs RSA-1024 server", &err);
 }
 
 #[test]
@@ -119,17 +124,5 @@ fn our_server_rejects_rsa1024_client() {
         .read(&mut [0u8; 1])
         .expect_err("RSA-1024 client accepted");
     drop(client.stdin.take());
-    let _ = client.kill();
-    let _ = client.wait();
-    println!("RSA-1024 client vs our server: {err}");
-    let inner = err
-        .get_ref()
-        .and_then(|e| e.downcast_ref::<rustls::Error>());
-    assert!(
-        matches!(
-            inner,
-            Some(rustls::Error::InvalidCertificate(_) | rustls::Error::PeerMisbehaved(_))
-        ),
-        "unexpected error: {err:?}"
-    );
+    refused(&mut client, "RSA-1024 client vs our server", &err);
 }
