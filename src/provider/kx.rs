@@ -30,6 +30,8 @@ pub(crate) struct Ecdh {
     alg: &'static agreement::Algorithm,
     /// The exact share length: uncompressed point (0x04 ‖ X ‖ Y) or a 32-byte X25519 key.
     share_len: usize,
+    /// Whether a share is an uncompressed EC point, which must start with 0x04 (RFC 8446 §4.2.8.2).
+    uncompressed_point: bool,
     approved: bool,
 }
 
@@ -38,6 +40,7 @@ pub(crate) static SECP256R1: Ecdh = Ecdh {
     name: NamedGroup::secp256r1,
     alg: &agreement::ECDH_P256,
     share_len: 65,
+    uncompressed_point: true,
     approved: true,
 };
 
@@ -46,6 +49,7 @@ pub(crate) static SECP384R1: Ecdh = Ecdh {
     name: NamedGroup::secp384r1,
     alg: &agreement::ECDH_P384,
     share_len: 97,
+    uncompressed_point: true,
     approved: true,
 };
 
@@ -55,6 +59,7 @@ pub(crate) static X25519: Ecdh = Ecdh {
     name: NamedGroup::X25519,
     alg: &agreement::X25519,
     share_len: 32,
+    uncompressed_point: false,
     approved: false,
 };
 
@@ -68,12 +73,11 @@ impl Ecdh {
     }
 
     fn check_share<'a>(&self, share: &'a [u8]) -> Result<&'a [u8], Error> {
-        let uncompressed = self.alg == &agreement::ECDH_P256 || self.alg == &agreement::ECDH_P384;
-        match share.first() {
-            _ if share.len() != self.share_len => Err(bad_share()),
-            Some(0x04) => Ok(share),
-            _ if !uncompressed => Ok(share),
-            _ => Err(bad_share()),
+        let form_ok = !self.uncompressed_point || share.first() == Some(&0x04);
+        if share.len() == self.share_len && form_ok {
+            Ok(share)
+        } else {
+            Err(bad_share())
         }
     }
 }
