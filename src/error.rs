@@ -24,4 +24,67 @@ pub enum Error {
     /// A private key parsed but is not allowed (type or size) by this build's policy.
     #[error("private key rejected by policy: {0}")]
     KeyPolicy(String),
+
+    /// A string is not a valid identity or DNS name.
+    #[error("invalid identity: {0}")]
+    InvalidId(#[from] crate::identity::InvalidId),
+
+    /// A certificate is not DER-encoded X.509, or one of its extensions does not parse.
+    #[error("certificate does not parse: {0}")]
+    CertParse(String),
+
+    /// A certificate does not carry the identity it must.
+    #[error("certificate is not for {expected} (its identities: {})", found_list(.found))]
+    IdMismatch {
+        /// The identity required.
+        expected: String,
+        /// The DNS and URI identities the certificate carries.
+        found: Vec<String>,
+    },
+
+    /// The trust-roots bundle holds no certificate.
+    #[error("trust roots: the PEM bundle holds no CERTIFICATE block; pass the mesh's trust anchors")]
+    RootsEmpty,
+
+    /// The trust-roots bundle is not valid PEM.
+    #[error("trust roots: malformed PEM: {0}")]
+    RootsPem(String),
+
+    /// A certificate in the trust-roots bundle cannot be used as a trust anchor.
+    #[error("trust roots: certificate #{index} in the bundle is not a usable trust anchor: {reason}")]
+    RootsUnparsable {
+        /// Position of the certificate in the bundle, from 1.
+        index: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The private key does not belong to the leaf certificate.
+    #[error("private key does not match the leaf certificate's public key")]
+    KeyMismatch,
+
+    /// The certificate chain does not verify to the trust roots (untrusted, expired, not yet valid,
+    /// wrong usage, bad signature...).
+    #[error("certificate chain does not verify to the trust roots: {0}")]
+    Untrusted(rustls::Error),
+
+    /// rustls refused a configuration.
+    #[error("TLS configuration: {0}")]
+    Config(rustls::Error),
+
+    /// A server was asked to accept before any certificate was set.
+    #[error("no certificate yet: the server refuses handshakes until the identity controller sets one")]
+    NoCredentials,
+
+    /// A function that spawns a task was called outside a tokio runtime.
+    #[error("must be called from within a tokio runtime")]
+    NoRuntime,
+}
+
+fn found_list(found: &[String]) -> String {
+    if found.is_empty() {
+        "none".to_string()
+    } else {
+        found.join(", ")
+    }
 }

@@ -4,6 +4,14 @@
 //! - [`provider()`]: our own rustls [`CryptoProvider`](rustls::crypto::CryptoProvider); every
 //!   algorithm comes from the one module the build selects.
 //! - [`fips`]: what module runs, whether it is in FIPS mode, and what the build may claim about it.
+//!
+//! The mesh API, in the shape of the Linkerd proxy's (`linkerd-identity`, `linkerd-meshtls`,
+//! `linkerd-tls`):
+//! - [`identity`]: [`Id`] (DNS-like name or SPIFFE URI), the TLS names, identities in certificates.
+//! - [`creds`]: [`creds::watch`] gives the [`creds::Store`] an identity controller feeds
+//!   certificates to, and the [`creds::Receiver`] that makes clients and servers.
+//! - [`client`] and [`server`]: the handshakes, as `tower::Service`s over any async I/O.
+//! - [`detect`]: reading a ClientHello's SNI to decide whether to terminate TLS.
 // `deny`, not `forbid`: `src/ffi.rs` is the one module allowed FFI (see its SAFETY comments).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -13,10 +21,22 @@ compile_error!(
     "meshtls needs a crypto module: enable `fips` (AWS-LC-FIPS) or `non-fips` (AWS-LC, the default)"
 );
 
+pub mod client;
+pub mod creds;
+pub mod detect;
 mod error;
 mod ffi;
 pub mod fips;
+pub mod identity;
+mod io;
 mod provider;
+pub mod server;
 
+pub use client::{ClientIo, ClientTls, Connect, NewClient};
 pub use error::Error;
+pub use identity::{
+    AlpnProtocols, ClientId, Credentials, DerX509, Id, NegotiatedProtocol, ServerId, ServerName,
+};
+pub use io::{Negotiated, PeerAddr};
 pub use provider::provider;
+pub use server::{Server, ServerIo, ServerTls};

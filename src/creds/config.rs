@@ -1,0 +1,149 @@
+//! The rustls configurations the mesh uses, built only on our provider.
+//!
+//! Both sides speak TLS 1.3 only, as mesh proxies do. Resumption is off on both sides (no session
+//! cache, no tickets): mesh connections are long-lived, and in a FIPS build a ticket key would be
+//! crypto outside what rustls's `fips()` accounts for. Key logging and secret extraction keep their
+//! off defaults; nothing here can turn them on.
+
+use std::sync::Arc;
+
+use rustls::client::{ResolvesClientCert, Resumption};
+use rustls::server::danger::ClientCertVerifier;
+use rustls::server::{ClientHello, NoServerSessionStorage, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
+use rustls::{ClientConfig, RootCertStore, ServerConfig, SignatureScheme};
+
+use super::verify::AnySanVerifier;
+use crate::Error;
+
+/// The one certified key a workload presents, as server and as client.
+#[derive(Debug)]
+pub(crate) struct Certified(pub(crate) Arc<CertifiedKey>);
+
+// === impl Certified ===
+
+impl ResolvesServerCert for Certified {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
+impl ResolvesClientCert for Certified {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        // Only offer the certificate if the server accepts a scheme our key can sign with.
+        self.0.key.choose_scheme(sigschemes)?;
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+/// A client config: chain verified by `verifier`, with `cert` as the client certificate if given.
+pub(crate) fn client(
+    verifier: Arc<AnySanVerifier>,
+    cert: Option<Arc<Certified>>,
+) -> Result<ClientConfig, Error> {
+    let builder = ClientConfig::builder_with_provider(crate::provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(Error::Config)?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier);
+    let mut config = match cert {
+        Some(cert) => builder.with_client_cert_resolver(cert),
+        None => builder.with_no_client_auth(),
+    };
+    config.resumption = Resumption::disabled();
+    check_fips(config.fips())?;
+    Ok(config)
+}
+
+/// The server's client-certificate check: optional, but a certificate that is sent must chain to
+/// `roots` (with clientAuth usage).
+pub(crate) fn client_verifier(
+    roots: Arc<RootCertStore>,
+) -> Result<Arc<dyn ClientCertVerifier>, Error> {
+    WebPkiClientVerifier::builder_with_provider(roots, crate::provider())
+        .allow_unauthenticated()
+        .build()
+        .map_err(|e| Error::Config(rustls::Error::General(e.to_string())))
+}
+
+/// A server config presenting `cert`, checking client certificates with `verifier`.
+pub(crate) fn server(
+    verifier: Arc<dyn ClientCertVerifier>,
+    cert: Arc<Certified>,
+) -> Result<ServerConfig, Error> {
+    let mut config = ServerConfig::builder_with_provider(crate::provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(Error::Config)?
+        .with_client_cert_verifier(verifier)
+        .with_cert_resolver(cert);
+    config.session_storage = Arc::new(NoServerSessionStorage {});
+    config.send_tls13_tickets = 0;
+    check_fips(config.fips())?;
+    Ok(config)
+}
+
+/// In the FIPS build, a config rustls does not consider FIPS is a bug or a module out of FIPS mode:
+/// refuse it rather than serve with it.
+fn check_fips(fips: bool) -> Result<(), Error> {
+    if cfg!(feature = "fips") && !fips {
+        return Err(Error::FipsModeOff {
+            module: crate::fips::status().version_string,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roots() -> Arc<RootCertStore> {
+        let pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/certs/roots.pem")).unwrap();
+        Arc::new(super::super::roots::parse(&pem).unwrap())
+    }
+
+    fn certified() -> Arc<Certified> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/certs/");
+        let chain = CertificateDer::pem_file_iter(format!("{dir}foo-ca1.chain.pem"))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_file(format!("{dir}foo-ca1.key.pem")).unwrap();
+        let key = crate::provider::sign::load(&key).unwrap();
+        Arc::new(Certified(Arc::new(CertifiedKey::new(chain, key))))
+    }
+
+    #[test]
+    fn no_resumption_no_tickets_no_key_log_no_extraction_tls13_only() {
+        let roots = roots();
+        let verifier = Arc::new(AnySanVerifier::new(roots.clone()));
+        let client = client(verifier, Some(certified())).unwrap();
+        let server = server(client_verifier(roots).unwrap(), certified()).unwrap();
+
+        assert_eq!(format!("{:?}", client.resumption), format!("{:?}", Resumption::disabled()));
+        assert!(!server.session_storage.can_cache());
+        assert!(!server.ticketer.enabled());
+        assert_eq!(server.send_tls13_tickets, 0);
+        assert_eq!(server.max_early_data_size, 0);
+        assert!(!client.enable_early_data);
+        assert!(!client.enable_secret_extraction && !server.enable_secret_extraction);
+        assert!(!client.key_log.will_log("CLIENT_RANDOM"));
+        assert!(!server.key_log.will_log("CLIENT_RANDOM"));
+        assert!(client.client_auth_cert_resolver.has_certs());
+        for ours in [client.crypto_provider(), server.crypto_provider()] {
+            assert!(Arc::ptr_eq(ours, &crate::provider()));
+        }
+        assert_eq!(client.fips(), cfg!(feature = "fips"));
+        assert_eq!(server.fips(), cfg!(feature = "fips"));
+    }
+}

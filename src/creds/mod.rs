@@ -1,0 +1,182 @@
+//! Credentials: the trust roots, the workload's current certificate, and the TLS configs built from
+//! them.
+//!
+//! [`watch`] returns the two halves. The identity controller holds the [`Store`] and calls
+//! [`Credentials::set_certificate`] whenever it gets a new certificate; connections use the
+//! [`Receiver`] (cheap to clone) to make clients and servers. A certificate is checked completely
+//! before anything is published, and the client and server configs built from it are published
+//! together in one `tokio::sync::watch` value: a handshake in flight keeps the config it started
+//! with, the next one gets the new pair.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
+use rustls::sign::CertifiedKey;
+use rustls::server::danger::ClientCertVerifier;
+use rustls::{ClientConfig, ServerConfig};
+use tokio::sync::watch as chan;
+
+use crate::client::NewClient;
+use crate::identity::{self, Credentials, DerX509, Id, ServerName};
+use crate::server::Server;
+use crate::Error;
+
+mod config;
+mod roots;
+mod verify;
+
+pub(crate) use verify::AnySanVerifier;
+
+/// The configs in force: published together so clients and servers never mix two certificates.
+#[derive(Debug)]
+pub(crate) struct Configs {
+    pub(crate) client: Arc<ClientConfig>,
+    /// `None` until a certificate is set: a server without a certificate refuses handshakes.
+    pub(crate) server: Option<Arc<ServerConfig>>,
+}
+
+/// Creates the credential store for `local_id` and its receiving half.
+///
+/// `server_name` is the SNI this workload's server answers to; `roots_pem` is the mesh's trust
+/// anchors (one or more PEM certificates). Until a certificate is set, clients connect without a
+/// client certificate and servers refuse handshakes.
+///
+/// In the FIPS build this first checks that the module is in FIPS mode.
+pub fn watch(
+    local_id: Id,
+    server_name: ServerName,
+    roots_pem: &[u8],
+) -> Result<(Store, Receiver), Error> {
+    if cfg!(feature = "fips") {
+        crate::fips::check()?;
+    }
+    let roots = Arc::new(roots::parse(roots_pem)?);
+    let verifier = Arc::new(AnySanVerifier::new(roots.clone()));
+    let client_verifier = config::client_verifier(roots.clone())?;
+    let initial = Configs {
+        client: Arc::new(config::client(verifier.clone(), None)?),
+        server: None,
+    };
+    let (tx, rx) = chan::channel(Arc::new(initial));
+    tracing::debug!(%local_id, %server_name, anchors = roots.len(), "credentials created");
+    let store = Store {
+        local_id: local_id.clone(),
+        verifier,
+        client_verifier,
+        tx,
+    };
+    let rx = Receiver {
+        local_id,
+        server_name,
+        rx,
+    };
+    Ok((store, rx))
+}
+
+// === impl Store ===
+
+/// The writing half: takes new certificates and publishes the configs built from them.
+#[derive(Debug)]
+pub struct Store {
+    local_id: Id,
+    verifier: Arc<AnySanVerifier>,
+    client_verifier: Arc<dyn ClientCertVerifier>,
+    tx: chan::Sender<Arc<Configs>>,
+}
+
+impl Store {
+    /// Runs every check and builds both configs, publishing nothing.
+    fn build(&self, leaf: DerX509, chain: Vec<DerX509>, key: Vec<u8>) -> Result<Configs, Error> {
+        // 1. The key parses and the build's policy allows it.
+        let key = PrivateKeyDer::try_from(key).map_err(|e| Error::KeyParse(e.to_string()))?;
+        let key = crate::provider::sign::load(&key)?;
+
+        // 2. The key is the leaf's.
+        let (_, cert) = identity::parse(&leaf.0)?;
+        let spki = key.public_key().ok_or(Error::KeyMismatch)?;
+        if spki.as_ref() != cert.public_key().raw {
+            return Err(Error::KeyMismatch);
+        }
+
+        // 3. The chain verifies to the roots now.
+        let leaf_der = CertificateDer::from(leaf.0);
+        let intermediates: Vec<CertificateDer<'static>> =
+            chain.into_iter().map(|c| CertificateDer::from(c.0)).collect();
+        // As a server certificate (serverAuth) and as a client certificate (clientAuth): the
+        // workload presents it both ways.
+        let now = UnixTime::now();
+        self.verifier
+            .verify_chain(&leaf_der, &intermediates, now)
+            .map_err(Error::Untrusted)?;
+        self.client_verifier
+            .verify_client_cert(&leaf_der, &intermediates, now)
+            .map_err(Error::Untrusted)?;
+
+        // 4. The leaf is for us.
+        identity::verify_id(&leaf_der, &self.local_id)?;
+
+        let mut certs = Vec::with_capacity(1 + intermediates.len());
+        certs.push(leaf_der);
+        certs.extend(intermediates);
+        let certified = Arc::new(config::Certified(Arc::new(CertifiedKey::new(certs, key))));
+        Ok(Configs {
+            client: Arc::new(config::client(self.verifier.clone(), Some(certified.clone()))?),
+            server: Some(Arc::new(config::server(self.client_verifier.clone(), certified)?)),
+        })
+    }
+}
+
+impl Credentials for Store {
+    fn set_certificate(
+        &mut self,
+        leaf: DerX509,
+        chain: Vec<DerX509>,
+        key: Vec<u8>,
+        expiry: SystemTime,
+    ) -> Result<(), Error> {
+        match self.build(leaf, chain, key) {
+            Ok(configs) => {
+                self.tx.send_replace(Arc::new(configs));
+                tracing::info!(local_id = %self.local_id, ?expiry, "certificate updated");
+                Ok(())
+            }
+            Err(error) => {
+                tracing::warn!(local_id = %self.local_id, %error, "certificate rejected; keeping the previous one");
+                Err(error)
+            }
+        }
+    }
+}
+
+// === impl Receiver ===
+
+/// The reading half: makes clients and servers on the current credentials.
+#[derive(Clone, Debug)]
+pub struct Receiver {
+    local_id: Id,
+    server_name: ServerName,
+    rx: chan::Receiver<Arc<Configs>>,
+}
+
+impl Receiver {
+    /// This workload's identity.
+    pub fn local_id(&self) -> &Id {
+        &self.local_id
+    }
+
+    /// The SNI this workload's server answers to.
+    pub fn server_name(&self) -> &ServerName {
+        &self.server_name
+    }
+
+    /// A client factory that always uses the latest credentials.
+    pub fn new_client(&self) -> NewClient {
+        NewClient::new(self.rx.clone())
+    }
+
+    /// A server that always uses the latest credentials.
+    pub fn server(&self) -> Server {
+        Server::new(self.rx.clone())
+    }
+}
