@@ -141,4 +141,3 @@ pub struct ClientIo<I> {
 }
 
 tls_io!(ClientIo);
-

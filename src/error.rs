@@ -43,7 +43,9 @@ pub enum Error {
     },
 
     /// The trust-roots bundle holds no certificate.
-    #[error("trust roots: the PEM bundle holds no CERTIFICATE block; pass the mesh's trust anchors")]
+    #[error(
+        "trust roots: the PEM bundle holds no CERTIFICATE block; pass the mesh's trust anchors"
+    )]
     RootsEmpty,
 
     /// The trust-roots bundle is not valid PEM.
@@ -51,7 +53,9 @@ pub enum Error {
     RootsPem(String),
 
     /// A certificate in the trust-roots bundle cannot be used as a trust anchor.
-    #[error("trust roots: certificate #{index} in the bundle is not a usable trust anchor: {reason}")]
+    #[error(
+        "trust roots: certificate #{index} in the bundle is not a usable trust anchor: {reason}"
+    )]
     RootsUnparsable {
         /// Position of the certificate in the bundle, from 1.
         index: usize,
@@ -73,7 +77,9 @@ pub enum Error {
     Config(rustls::Error),
 
     /// A server was asked to accept before any certificate was set.
-    #[error("no certificate yet: the server refuses handshakes until the identity controller sets one")]
+    #[error(
+        "no certificate yet: the server refuses handshakes until the identity controller sets one"
+    )]
     NoCredentials,
 
     /// A function that spawns a task was called outside a tokio runtime.

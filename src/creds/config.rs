@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use rustls::client::{ResolvesClientCert, Resumption};
 use rustls::server::danger::ClientCertVerifier;
-use rustls::server::{ClientHello, NoServerSessionStorage, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::server::{
+    ClientHello, NoServerSessionStorage, ResolvesServerCert, WebPkiClientVerifier,
+};
 use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, RootCertStore, ServerConfig, SignatureScheme};
 
@@ -130,7 +132,10 @@ mod tests {
         let client = client(verifier, Some(certified())).unwrap();
         let server = server(client_verifier(roots).unwrap(), certified()).unwrap();
 
-        assert_eq!(format!("{:?}", client.resumption), format!("{:?}", Resumption::disabled()));
+        assert_eq!(
+            format!("{:?}", client.resumption),
+            format!("{:?}", Resumption::disabled())
+        );
         assert!(!server.session_storage.can_cache());
         assert!(!server.ticketer.enabled());
         assert_eq!(server.send_tls13_tickets, 0);

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
-use rustls::sign::CertifiedKey;
 use rustls::server::danger::ClientCertVerifier;
+use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, ServerConfig};
 use tokio::sync::watch as chan;
 
@@ -101,8 +101,10 @@ impl Store {
 
         // 3. The chain verifies to the roots now.
         let leaf_der = CertificateDer::from(leaf.0);
-        let intermediates: Vec<CertificateDer<'static>> =
-            chain.into_iter().map(|c| CertificateDer::from(c.0)).collect();
+        let intermediates: Vec<CertificateDer<'static>> = chain
+            .into_iter()
+            .map(|c| CertificateDer::from(c.0))
+            .collect();
         // As a server certificate (serverAuth) and as a client certificate (clientAuth): the
         // workload presents it both ways.
         let now = UnixTime::now();
@@ -121,8 +123,14 @@ impl Store {
         certs.extend(intermediates);
         let certified = Arc::new(config::Certified(Arc::new(CertifiedKey::new(certs, key))));
         Ok(Configs {
-            client: Arc::new(config::client(self.verifier.clone(), Some(certified.clone()))?),
-            server: Some(Arc::new(config::server(self.client_verifier.clone(), certified)?)),
+            client: Arc::new(config::client(
+                self.verifier.clone(),
+                Some(certified.clone()),
+            )?),
+            server: Some(Arc::new(config::server(
+                self.client_verifier.clone(),
+                certified,
+            )?)),
         })
     }
 }
