@@ -253,3 +253,44 @@ async fn spawn_with_alpn_needs_a_runtime() {
         "{result:?}"
     );
 }
+
+#[tokio::test]
+async fn vectored_writes_reach_the_peer() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let (_s, foo) = workload(FOO, FOO, "roots.pem", "foo-ca1");
+    let (_c, bar) = workload(BAR, BAR, "roots.pem", "bar-ca1");
+    let (addr, _accepted) = serve(foo.server()).await;
+    let mut io = connect(&bar, addr, target(FOO, FOO)).await.unwrap();
+    assert!(tokio::io::AsyncWrite::is_write_vectored(&io));
+
+    let parts: [&[u8]; 3] = [b"one ", b"two ", b"three\n"];
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    let mut written = 0;
+    while written < total {
+        // Resume wherever the last (possibly partial) write stopped.
+        let mut skip = written;
+        let slices: Vec<std::io::IoSlice<'_>> = parts
+            .iter()
+            .filter_map(|p| {
+                if skip >= p.len() {
+                    skip -= p.len();
+                    None
+                } else {
+                    let s = std::io::IoSlice::new(&p[skip..]);
+                    skip = 0;
+                    Some(s)
+                }
+            })
+            .collect();
+        written += io.write_vectored(&slices).await.unwrap();
+    }
+    io.flush().await.unwrap();
+
+    let mut io = BufReader::new(io);
+    let mut who = String::new();
+    io.read_line(&mut who).await.unwrap();
+    assert_eq!(who, format!("who: {BAR}\n"));
+    let mut back = String::new();
+    io.read_line(&mut back).await.unwrap();
+    assert_eq!(back, "one two three\n");
+}
