@@ -11,9 +11,8 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
-use rustls::server::danger::ClientCertVerifier;
-use rustls::sign::CertifiedKey;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::sign::{CertifiedKey, SigningKey};
 use rustls::{ClientConfig, ServerConfig};
 use tokio::sync::watch as chan;
 
@@ -26,6 +25,7 @@ mod config;
 mod roots;
 mod verify;
 
+pub use roots::TrustRoots;
 pub(crate) use verify::AnySanVerifier;
 
 /// The configs in force: published together so clients and servers never mix two certificates.
@@ -51,19 +51,16 @@ pub fn watch(
     if cfg!(feature = "fips") {
         crate::fips::check()?;
     }
-    let roots = Arc::new(roots::parse(roots_pem)?);
-    let verifier = Arc::new(AnySanVerifier::new(roots.clone()));
-    let client_verifier = config::client_verifier(roots.clone())?;
+    let roots = TrustRoots::from_pem(roots_pem)?;
     let initial = Configs {
-        client: Arc::new(config::client(verifier.clone(), None)?),
+        client: Arc::new(config::client(roots.server_verifier(), None)?),
         server: None,
     };
     let (tx, rx) = chan::channel(Arc::new(initial));
     tracing::debug!(%local_id, %server_name, anchors = roots.len(), "credentials created");
     let store = Store {
         local_id: local_id.clone(),
-        verifier,
-        client_verifier,
+        roots,
         tx,
     };
     let rx = Receiver {
@@ -74,61 +71,50 @@ pub fn watch(
     Ok((store, rx))
 }
 
+/// Checks that `key` (DER: PKCS#8, SEC1 or PKCS#1) parses, is allowed by this build's policy, and
+/// is the private key of `leaf`. Returns the loaded signing key.
+pub fn check_key(leaf: &DerX509, key: &[u8]) -> Result<Arc<dyn SigningKey>, Error> {
+    let key = PrivateKeyDer::try_from(key).map_err(|e| Error::KeyParse(e.to_string()))?;
+    let key = crate::provider::sign::load(&key)?;
+    let (_, cert) = identity::parse(&leaf.0)?;
+    let spki = key.public_key().ok_or(Error::KeyMismatch)?;
+    if spki.as_ref() != cert.public_key().raw {
+        return Err(Error::KeyMismatch);
+    }
+    Ok(key)
+}
+
 // === impl Store ===
 
 /// The writing half: takes new certificates and publishes the configs built from them.
 #[derive(Debug)]
 pub struct Store {
     local_id: Id,
-    verifier: Arc<AnySanVerifier>,
-    client_verifier: Arc<dyn ClientCertVerifier>,
+    roots: TrustRoots,
     tx: chan::Sender<Arc<Configs>>,
 }
 
 impl Store {
     /// Runs every check and builds both configs, publishing nothing.
     fn build(&self, leaf: DerX509, chain: Vec<DerX509>, key: Vec<u8>) -> Result<Configs, Error> {
-        // 1. The key parses and the build's policy allows it.
-        let key = PrivateKeyDer::try_from(key).map_err(|e| Error::KeyParse(e.to_string()))?;
-        let key = crate::provider::sign::load(&key)?;
-
-        // 2. The key is the leaf's.
-        let (_, cert) = identity::parse(&leaf.0)?;
-        let spki = key.public_key().ok_or(Error::KeyMismatch)?;
-        if spki.as_ref() != cert.public_key().raw {
-            return Err(Error::KeyMismatch);
-        }
-
+        // 1. The key parses and the build's policy allows it; 2. it is the leaf's.
+        let key = check_key(&leaf, &key)?;
         // 3. The chain verifies to the roots now.
-        let leaf_der = CertificateDer::from(leaf.0);
-        let intermediates: Vec<CertificateDer<'static>> = chain
-            .into_iter()
-            .map(|c| CertificateDer::from(c.0))
-            .collect();
-        // As a server certificate (serverAuth) and as a client certificate (clientAuth): the
-        // workload presents it both ways.
-        let now = UnixTime::now();
-        self.verifier
-            .verify_chain(&leaf_der, &intermediates, now)
-            .map_err(Error::Untrusted)?;
-        self.client_verifier
-            .verify_client_cert(&leaf_der, &intermediates, now)
-            .map_err(Error::Untrusted)?;
-
+        self.roots.verify(&leaf, &chain)?;
         // 4. The leaf is for us.
-        identity::verify_id(&leaf_der, &self.local_id)?;
+        identity::verify_id(&leaf.0, &self.local_id)?;
 
-        let mut certs = Vec::with_capacity(1 + intermediates.len());
-        certs.push(leaf_der);
-        certs.extend(intermediates);
+        let leaf_der = CertificateDer::from(leaf.0);
+        let intermediates = chain.into_iter().map(|c| CertificateDer::from(c.0));
+        let certs: Vec<_> = std::iter::once(leaf_der).chain(intermediates).collect();
         let certified = Arc::new(config::Certified(Arc::new(CertifiedKey::new(certs, key))));
         Ok(Configs {
             client: Arc::new(config::client(
-                self.verifier.clone(),
+                self.roots.server_verifier(),
                 Some(certified.clone()),
             )?),
             server: Some(Arc::new(config::server(
-                self.client_verifier.clone(),
+                self.roots.client_verifier(),
                 certified,
             )?)),
         })

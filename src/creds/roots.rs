@@ -1,27 +1,87 @@
-//! Trust roots: the mesh's PEM bundle of trust anchors.
+//! Trust roots: the mesh's PEM bundle of trust anchors, and verification of chains against it.
 //!
 //! A bundle holds one or more anchors; during a root rotation it holds the old and the new at once.
 //! Each way a bundle can be unusable has its own error, so an operator knows whether the file is
 //! empty, is not PEM, or has a certificate that cannot anchor a chain.
 
+use std::sync::Arc;
+
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::CertificateDer;
+use rustls::pki_types::{CertificateDer, UnixTime};
+use rustls::server::danger::ClientCertVerifier;
 use rustls::RootCertStore;
 
+use super::{config, AnySanVerifier};
+use crate::identity::DerX509;
 use crate::Error;
 
-/// Parses `pem` into a root store, refusing an empty bundle and any unusable certificate.
-pub(crate) fn parse(pem: &[u8]) -> Result<RootCertStore, Error> {
-    let mut roots = RootCertStore::empty();
-    for (i, cert) in CertificateDer::pem_slice_iter(pem).enumerate() {
-        let cert = cert.map_err(|e| Error::RootsPem(e.to_string()))?;
-        roots.add(cert).map_err(|e| Error::RootsUnparsable {
-            index: i + 1,
-            reason: e.to_string(),
-        })?;
+/// The mesh's trust anchors, with the verifiers built on them (our provider's algorithms only).
+#[derive(Clone, Debug)]
+pub struct TrustRoots {
+    anchors: usize,
+    server: Arc<AnySanVerifier>,
+    client: Arc<dyn ClientCertVerifier>,
+}
+
+// === impl TrustRoots ===
+
+impl TrustRoots {
+    /// Parses a PEM bundle, refusing an empty bundle, malformed PEM and any certificate that
+    /// cannot be a trust anchor.
+    pub fn from_pem(pem: &[u8]) -> Result<Self, Error> {
+        let mut roots = RootCertStore::empty();
+        for (i, cert) in CertificateDer::pem_slice_iter(pem).enumerate() {
+            let cert = cert.map_err(|e| Error::RootsPem(e.to_string()))?;
+            roots.add(cert).map_err(|e| Error::RootsUnparsable {
+                index: i + 1,
+                reason: e.to_string(),
+            })?;
+        }
+        if roots.is_empty() {
+            return Err(Error::RootsEmpty);
+        }
+        let anchors = roots.len();
+        let roots = Arc::new(roots);
+        Ok(Self {
+            anchors,
+            server: Arc::new(AnySanVerifier::new(roots.clone())),
+            client: config::client_verifier(roots)?,
+        })
     }
-    if roots.is_empty() {
-        return Err(Error::RootsEmpty);
+
+    /// How many anchors the bundle holds.
+    pub fn len(&self) -> usize {
+        self.anchors
     }
-    Ok(roots)
+
+    /// Always false: an empty bundle is refused.
+    pub fn is_empty(&self) -> bool {
+        self.anchors == 0
+    }
+
+    /// Checks that `leaf` chains through `chain` to an anchor now, for use both as a server and as a
+    /// client certificate (as a mesh workload uses it), with signatures this build accepts.
+    pub fn verify(&self, leaf: &DerX509, chain: &[DerX509]) -> Result<(), Error> {
+        let leaf = CertificateDer::from(leaf.0.as_slice());
+        let chain: Vec<CertificateDer<'_>> = chain
+            .iter()
+            .map(|c| CertificateDer::from(c.0.as_slice()))
+            .collect();
+        let now = UnixTime::now();
+        self.server
+            .verify_chain(&leaf, &chain, now)
+            .map_err(Error::Untrusted)?;
+        self.client
+            .verify_client_cert(&leaf, &chain, now)
+            .map_err(Error::Untrusted)?;
+        Ok(())
+    }
+
+    pub(crate) fn server_verifier(&self) -> Arc<AnySanVerifier> {
+        self.server.clone()
+    }
+
+    pub(crate) fn client_verifier(&self) -> Arc<dyn ClientCertVerifier> {
+        self.client.clone()
+    }
 }
