@@ -63,6 +63,16 @@ pub enum Error {
         reason: String,
     },
 
+    /// A certificate chain file is not PEM, or holds no certificate.
+    #[error("certificate chain: {0}; expected PEM CERTIFICATE blocks, leaf first")]
+    ChainPem(String),
+
+    /// A private-key file is not PEM, or holds no private key.
+    #[error(
+        "private key: {0}; expected one PEM PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY block"
+    )]
+    KeyPem(String),
+
     /// The private key does not belong to the leaf certificate.
     #[error("private key does not match the leaf certificate's public key")]
     KeyMismatch,

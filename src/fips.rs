@@ -315,6 +315,21 @@ pub fn check() -> Result<FipsStatus, Error> {
     Ok(status)
 }
 
+/// Where the module's random numbers come from, as this build configured it.
+///
+/// Both builds draw from the module's CTR_DRBG (SP 800-90A). The FIPS module seeds it from its
+/// passive entropy source (the operating system's `getrandom`) unless aws-lc-fips-sys was built with
+/// `AWS_LC_FIPS_SYS_CPU_JITTER_ENTROPY`, which selects the CPU Jitter source (see `build.rs`).
+pub fn entropy_source() -> &'static str {
+    if cfg!(not(feature = "fips")) {
+        "AWS-LC CTR_DRBG, seeded from the operating system (getrandom)"
+    } else if cfg!(meshtls_fips_jitter_entropy) {
+        "module CTR_DRBG (SP 800-90A), seeded by the module's CPU Jitter entropy source"
+    } else {
+        "module CTR_DRBG (SP 800-90A), seeded by the passive entropy source (operating system getrandom)"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,7 +25,7 @@ mod config;
 mod roots;
 mod verify;
 
-pub use roots::TrustRoots;
+pub use roots::{chain_from_pem, key_from_pem, TrustRoots};
 pub(crate) use verify::AnySanVerifier;
 
 /// The configs in force: published together so clients and servers never mix two certificates.

@@ -62,19 +62,21 @@ impl TrustRoots {
     /// Checks that `leaf` chains through `chain` to an anchor now, for use both as a server and as a
     /// client certificate (as a mesh workload uses it), with signatures this build accepts.
     pub fn verify(&self, leaf: &DerX509, chain: &[DerX509]) -> Result<(), Error> {
-        let leaf = CertificateDer::from(leaf.0.as_slice());
-        let chain: Vec<CertificateDer<'_>> = chain
-            .iter()
-            .map(|c| CertificateDer::from(c.0.as_slice()))
-            .collect();
-        let now = UnixTime::now();
-        self.server
-            .verify_chain(&leaf, &chain, now)
-            .map_err(Error::Untrusted)?;
+        self.verify_server(leaf, chain)?;
+        let (leaf, chain) = ders(leaf, chain);
         self.client
-            .verify_client_cert(&leaf, &chain, now)
+            .verify_client_cert(&leaf, &chain, UnixTime::now())
             .map_err(Error::Untrusted)?;
         Ok(())
+    }
+
+    /// Checks that `leaf` chains through `chain` to an anchor now as a server certificate
+    /// (serverAuth), whatever names it carries.
+    pub fn verify_server(&self, leaf: &DerX509, chain: &[DerX509]) -> Result<(), Error> {
+        let (leaf, chain) = ders(leaf, chain);
+        self.server
+            .verify_chain(&leaf, &chain, UnixTime::now())
+            .map_err(Error::Untrusted)
     }
 
     pub(crate) fn server_verifier(&self) -> Arc<AnySanVerifier> {
@@ -84,4 +86,37 @@ impl TrustRoots {
     pub(crate) fn client_verifier(&self) -> Arc<dyn ClientCertVerifier> {
         self.client.clone()
     }
+}
+
+fn ders<'a>(
+    leaf: &'a DerX509,
+    chain: &'a [DerX509],
+) -> (CertificateDer<'a>, Vec<CertificateDer<'a>>) {
+    let chain = chain
+        .iter()
+        .map(|c| CertificateDer::from(c.0.as_slice()))
+        .collect();
+    (CertificateDer::from(leaf.0.as_slice()), chain)
+}
+
+/// Reads a PEM certificate chain, leaf first.
+pub fn chain_from_pem(pem: &[u8]) -> Result<(DerX509, Vec<DerX509>), Error> {
+    let mut certs = Vec::new();
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| Error::ChainPem(e.to_string()))?;
+        certs.push(DerX509(cert.to_vec()));
+    }
+    if certs.is_empty() {
+        return Err(Error::ChainPem("no CERTIFICATE block".into()));
+    }
+    let leaf = certs.remove(0);
+    Ok((leaf, certs))
+}
+
+/// Reads a PEM private key (PKCS#8, SEC1 or PKCS#1) into DER for
+/// [`Credentials::set_certificate`](crate::Credentials::set_certificate).
+pub fn key_from_pem(pem: &[u8]) -> Result<Vec<u8>, Error> {
+    use rustls::pki_types::PrivateKeyDer;
+    let key = PrivateKeyDer::from_pem_slice(pem).map_err(|e| Error::KeyPem(e.to_string()))?;
+    Ok(key.secret_der().to_vec())
 }
