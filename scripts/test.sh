@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test suite in every build meshtls ships:
 #   default                                   AWS-LC, TLS 1.3 + 1.2
-#   --no-default-features --features fips     the regulated build: AWS-LC-FIPS only, TLS 1.3
+#   --no-default-features --features fips,cli the regulated build (AWS-LC-FIPS only, TLS 1.3) and its CLI
 #   --no-default-features --features fips,tls12   the FIPS module with TLS 1.2 (EMS rules)
 #   --features fips                           defaults plus fips: must still run on the FIPS module
 # FIPS builds need Go, CMake, Perl and a C compiler (see README).
@@ -21,6 +21,6 @@ run() {
 }
 
 run
-run --no-default-features --features fips
+run --no-default-features --features fips,cli
 run --no-default-features --features fips,tls12
 run --features fips --test policy

@@ -109,7 +109,7 @@ pub(crate) fn run() -> Report {
     if provider
         .cipher_suites
         .iter()
-        .any(|s| s.version() == &rustls::version::TLS12)
+        .any(|s| s.version().version == rustls::ProtocolVersion::TLSv1_2)
     {
         let ems = provider.fips();
         versions.push(item(
