@@ -39,6 +39,18 @@ pub fn peer_version(program: &str, args: &[&str], install: &str) -> String {
     version
 }
 
+/// Builds a peer program with `build` (which must succeed) and returns what `bin version` says.
+pub fn build_peer(build: &mut Command, bin: &std::path::Path) -> String {
+    let status = build.status().unwrap_or_else(|e| panic!("{build:?}: {e}"));
+    assert!(status.success(), "building the peer failed: {build:?}");
+    let out = Command::new(bin)
+        .arg("version")
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+    assert!(out.status.success(), "{} version: {out:?}", bin.display());
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 /// A port on 127.0.0.1 that was free a moment ago (for peers that cannot report theirs).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
