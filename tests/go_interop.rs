@@ -61,9 +61,9 @@ fn default_group() -> NamedGroup {
 fn go_args(name: &str, id: Id<'_>, extra: &[&str]) -> Vec<String> {
     let mut args = vec![
         "-cert".to_string(),
-        cert_arg(&format!("{name}.chain.pem")),
+        chain_arg(name),
         "-key".to_string(),
-        cert_arg(&format!("{name}.key.pem")),
+        key_arg(name),
         "-roots".to_string(),
         cert_arg("roots.pem"),
     ];

@@ -60,14 +60,6 @@ fn reversed(line: &str) -> String {
     line.chars().rev().collect()
 }
 
-fn chain_arg(name: &str) -> String {
-    cert_arg(&format!("{name}.chain.pem"))
-}
-
-fn key_arg(name: &str) -> String {
-    cert_arg(&format!("{name}.key.pem"))
-}
-
 /// The value of a `Key: value` line of OpenSSL's `-brief` summary (printed on stderr).
 fn brief<'a>(stderr: &'a str, key: &str) -> Option<&'a str> {
     stderr

@@ -450,6 +450,16 @@ pub fn cert_arg(file: &str) -> String {
     super::cert_path(file).display().to_string()
 }
 
+/// The chain file of fixture `name` as a command-line argument.
+pub fn chain_arg(name: &str) -> String {
+    cert_arg(&format!("{name}.chain.pem"))
+}
+
+/// The key file of fixture `name` as a command-line argument.
+pub fn key_arg(name: &str) -> String {
+    cert_arg(&format!("{name}.key.pem"))
+}
+
 /// The end-entity certificate of fixture `name`.
 pub fn leaf(name: &str) -> CertificateDer<'static> {
     super::chain(name).remove(0)
