@@ -12,6 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use common::peer::{build_peer, cert_arg};
 use common::*;
 use rustls::{ClientConnection, NamedGroup, ServerConnection, StreamOwned};
 
@@ -22,7 +23,8 @@ fn peer() -> &'static PathBuf {
     static PEER: OnceLock<PathBuf> = OnceLock::new();
     PEER.get_or_init(|| {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/rustls-peer");
-        let status = Command::new(env!("CARGO"))
+        let mut build = Command::new(env!("CARGO"));
+        build
             .args([
                 "build",
                 "--release",
@@ -30,22 +32,11 @@ fn peer() -> &'static PathBuf {
                 "--quiet",
                 "--manifest-path",
             ])
-            .arg(dir.join("Cargo.toml"))
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building tests/peers/rustls-peer failed");
+            .arg(dir.join("Cargo.toml"));
         let bin = dir.join("target/release/rustls-peer");
-        let version = Command::new(&bin)
-            .arg("version")
-            .output()
-            .expect("peer runs");
-        println!("peer: {}", String::from_utf8_lossy(&version.stdout).trim());
+        println!("peer: {}", build_peer(&mut build, &bin));
         bin
     })
-}
-
-fn arg(name: &str) -> String {
-    cert_path(name).display().to_string()
 }
 
 fn group_arg(g: NamedGroup) -> &'static str {
@@ -71,11 +62,11 @@ fn peer_server(group: NamedGroup) -> (Child, String) {
         ])
         .args([
             "--cert",
-            &arg("foo-ca1.chain.pem"),
+            &cert_arg("foo-ca1.chain.pem"),
             "--key",
-            &arg("foo-ca1.key.pem"),
+            &cert_arg("foo-ca1.key.pem"),
         ])
-        .args(["--roots", &arg("ca1.crt.pem")])
+        .args(["--roots", &cert_arg("ca1.crt.pem")])
         .stdout(Stdio::piped())
         .spawn()
         .expect("peer starts");
@@ -142,12 +133,17 @@ fn our_server(group: NamedGroup) -> Result<(NamedGroup, bool, String), String> {
             "--sni",
             FOO,
         ])
-        .args(["--roots", &arg("ca1.crt.pem"), "--message", "from-peer"])
+        .args([
+            "--roots",
+            &cert_arg("ca1.crt.pem"),
+            "--message",
+            "from-peer",
+        ])
         .args([
             "--cert",
-            &arg("foo-ca1.chain.pem"),
+            &cert_arg("foo-ca1.chain.pem"),
             "--key",
-            &arg("foo-ca1.key.pem"),
+            &cert_arg("foo-ca1.key.pem"),
         ])
         .stdout(Stdio::piped())
         .spawn()

@@ -5,31 +5,21 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::time::Duration;
+use std::net::{SocketAddr, TcpListener};
+use std::process::Command;
 
+use common::peer::*;
 use common::*;
-use rustls::{ClientConnection, ServerConnection, StreamOwned};
 
-fn path(name: &str) -> String {
-    cert_path(name).display().to_string()
-}
+const INSTALL: &str = "Debian: apt-get install -y openssl";
 
-/// Stops the OpenSSL peer and checks our side failed on the peer's certificate or its signature.
-fn refused(peer: &mut std::process::Child, what: &str, err: &std::io::Error) {
-    let _ = peer.kill();
-    let _ = peer.wait();
+/// Checks our side failed on the peer's certificate or its signature.
+fn refused(what: &str, err: &std::io::Error) {
     println!("{what}: {err}");
-    let inner = err
-        .get_ref()
-        .and_then(|e| e.downcast_ref::<rustls::Error>());
     assert!(
         matches!(
-            inner,
-            Some(rustls::Error::InvalidCertificate(_) | rustls::Error::PeerMisbehaved(_))
+            tls_error(err),
+            rustls::Error::InvalidCertificate(_) | rustls::Error::PeerMisbehaved(_)
         ),
         "unexpected error: {err:?}"
     );
@@ -37,92 +27,41 @@ fn refused(peer: &mut std::process::Child, what: &str, err: &std::io::Error) {
 
 #[test]
 fn our_client_rejects_rsa1024_server() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new("openssl")
-        .args([
-            "s_server",
-            "-tls1_3",
-            "-accept",
-            &format!("127.0.0.1:{port}"),
-        ])
-        // Debian's openssl.cnf sets SECLEVEL=2, which refuses 1024-bit keys; this peer must use one.
-        .args(["-cipher", "DEFAULT@SECLEVEL=0"])
-        .args([
-            "-cert",
-            &path("rsa1024-ca1.crt.pem"),
-            "-key",
-            &path("rsa1024-ca1.key.pem"),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("openssl is installed (Debian: apt-get install openssl)");
-    // s_server's stdout is block-buffered into a pipe, so wait for the port instead of its banner.
-    let tcp = (0..200)
-        .find_map(|_| {
-            TcpStream::connect(("127.0.0.1", port))
-                .map_err(|_| std::thread::sleep(Duration::from_millis(50)))
-                .ok()
-        })
-        .expect("s_server did not start listening");
-
+    peer_version("openssl", &["version"], INSTALL);
+    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let mut server = Peer::spawn(
+        "openssl s_server",
+        Command::new("openssl")
+            .args(["s_server", "-tls1_3", "-accept", &addr.to_string()])
+            // Debian's openssl.cnf sets SECLEVEL=2, which refuses 1024-bit keys; this peer must use one.
+            .args(["-cipher", "DEFAULT@SECLEVEL=0"])
+            .args(["-cert", &cert_arg("rsa1024-ca1.crt.pem")])
+            .args(["-key", &cert_arg("rsa1024-ca1.key.pem")]),
+        INSTALL,
+    );
+    let tcp = server.connect(addr);
     let cfg = client_config(meshtls::provider(), &versions(), "foo-ca1").unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let conn = ClientConnection::new(Arc::new(cfg), sni_for("rsa1024-ca1")).unwrap();
-    let mut tls = StreamOwned::new(conn, tcp);
-    let err = tls
-        .write_all(b"x")
-        .and_then(|_| tls.read(&mut [0u8; 1]))
+    let err = client_session(cfg, sni_for("rsa1024-ca1"), tcp, "x")
         .expect_err("RSA-1024 server accepted");
-    refused(&mut server, "our client vs RSA-1024 server", &err);
+    refused("our client vs RSA-1024 server", &err);
 }
 
 #[test]
 fn our_server_rejects_rsa1024_client() {
+    peer_version("openssl", &["version"], INSTALL);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let mut client = Command::new("openssl")
-        .args([
-            "s_client",
-            "-tls1_3",
-            "-connect",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .args(["-servername", FOO, "-cipher", "DEFAULT@SECLEVEL=0"])
-        .args([
-            "-cert",
-            &path("rsa1024-ca1.crt.pem"),
-            "-key",
-            &path("rsa1024-ca1.key.pem"),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("openssl is installed (Debian: apt-get install openssl)");
-
+    let addr = listener.local_addr().unwrap();
+    let mut client = Peer::spawn(
+        "openssl s_client",
+        Command::new("openssl")
+            .args(["s_client", "-tls1_3", "-connect", &addr.to_string()])
+            .args(["-servername", FOO, "-cipher", "DEFAULT@SECLEVEL=0"])
+            .args(["-cert", &cert_arg("rsa1024-ca1.crt.pem")])
+            .args(["-key", &cert_arg("rsa1024-ca1.key.pem")]),
+        INSTALL,
+    );
+    let tcp = client.accept(&listener);
     let cfg = server_config(meshtls::provider(), &versions(), "foo-ca1").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let tcp = (0..400)
-        .find_map(|_| {
-            listener
-                .accept()
-                .map_err(|_| std::thread::sleep(Duration::from_millis(50)))
-                .ok()
-        })
-        .expect("s_client did not connect")
-        .0;
-    tcp.set_nonblocking(false).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let mut tls = StreamOwned::new(ServerConnection::new(Arc::new(cfg)).unwrap(), tcp);
-    let err = tls
-        .read(&mut [0u8; 1])
-        .expect_err("RSA-1024 client accepted");
-    drop(client.stdin.take());
-    refused(&mut client, "RSA-1024 client vs our server", &err);
+    let err = server_session(cfg, tcp, str::to_string).expect_err("RSA-1024 client accepted");
+    refused("RSA-1024 client vs our server", &err);
 }

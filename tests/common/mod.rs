@@ -2,6 +2,8 @@
 //! in-memory handshake driver.
 #![allow(dead_code)]
 
+pub mod peer;
+
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,0 +1,352 @@
+//! Interop with Go's `crypto/tls` (`tests/peers/go-peer`, standard library only, built by the test
+//! with `tests/peers/go-peer/build.sh`): TLS 1.3 with mutual authentication both ways, P-256 and
+//! P-384 leaves, and mesh identities checked on both sides: Go checks our leaf's DNS or URI (SPIFFE)
+//! SAN inside its handshake; we check the Go peer's leaf is the expected certificate and carries the
+//! expected identity. Refusals: a Go server with another identity or an untrusted chain, a Go
+//! client with an untrusted chain, and Go refusing an identity it does not expect.
+//!
+//! Go 1.19 knows no ML-KEM hybrid: against its default preferences (X25519, P-256, P-384, P-521)
+//! the default build ends on X25519 and the FIPS build on P-256. Go 1.19 cannot report the group
+//! it used, so the group is asserted on our side only.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use common::peer::*;
+use common::*;
+use rustls::{AlertDescription, CertificateError, NamedGroup, ProtocolVersion};
+
+const INSTALL: &str = "Go >= 1.19, Debian: apt-get install -y golang-go";
+
+/// The URI SAN of `spiffe-foo-ca1`.
+const SPIFFE_FOO: &str = "spiffe://cluster.local/ns/ns1/sa/foo";
+
+/// The line each client sends; the server answers `echo:<line>`.
+const MESSAGE: &str = "ping-from-the-client";
+
+/// Builds the peer once per test binary (`go build` is cached under target/, so a rebuild after
+/// `.ci/run` is quick) and prints its version (Go's `runtime.Version()`) in every test.
+fn go_peer() -> &'static Path {
+    static PEER: OnceLock<(PathBuf, String)> = OnceLock::new();
+    let (bin, version) = PEER.get_or_init(|| {
+        peer_version("go", &["version"], INSTALL);
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let bin = root.join("target/go-peer");
+        let mut build = Command::new("bash");
+        build.arg(root.join("tests/peers/go-peer/build.sh"));
+        let version = build_peer(&mut build, &bin);
+        (bin, version)
+    });
+    println!("peer: {version}");
+    bin
+}
+
+/// What Go's default key-exchange preferences meet in our provider.
+fn default_group() -> NamedGroup {
+    if cfg!(feature = "fips") {
+        NamedGroup::secp256r1
+    } else {
+        NamedGroup::X25519
+    }
+}
+
+/// go-peer's flags presenting fixture `name`, trusting roots.pem (ca1 and ca2), expecting `id`,
+/// then `extra` flags.
+fn go_args(name: &str, id: Id<'_>, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "-cert".to_string(),
+        chain_arg(name),
+        "-key".to_string(),
+        key_arg(name),
+        "-roots".to_string(),
+        cert_arg("roots.pem"),
+    ];
+    let (flag, value) = match id {
+        Id::Dns(dns) => ("-expect-dns", dns),
+        Id::Uri(uri) => ("-expect-uri", uri),
+    };
+    args.extend(
+        [flag, value]
+            .into_iter()
+            .chain(extra.iter().copied())
+            .map(String::from),
+    );
+    args
+}
+
+/// How go-peer names an identity it checked.
+fn go_id(id: Id<'_>) -> String {
+    match id {
+        Id::Dns(dns) => format!("dns:{dns}"),
+        Id::Uri(uri) => format!("uri:{uri}"),
+    }
+}
+
+/// Our client (presenting fixture `ours`, dialling fixture `dial`'s DNS name, trusting ca1) against
+/// a Go server presenting fixture `go_leaf` and requiring a client certificate carrying `go_expects`.
+fn go_server(
+    go_leaf: &str,
+    go_expects: Id<'_>,
+    extra: &[&str],
+    ours: &str,
+    dial: &str,
+) -> (io::Result<Session>, Finished) {
+    let mut peer = Peer::spawn(
+        "go-peer server",
+        Command::new(go_peer())
+            .arg("server")
+            .args(go_args(go_leaf, go_expects, extra)),
+        INSTALL,
+    );
+    let addr: SocketAddr = peer.line_after("LISTENING ").parse().unwrap();
+    let tcp = peer.connect(addr);
+    let cfg = client_config(meshtls::provider(), &versions(), ours).unwrap();
+    let result = client_session(cfg, sni_for(dial), tcp, MESSAGE);
+    (result, peer.finish())
+}
+
+/// A Go client (presenting fixture `go_leaf`, expecting `go_expects`) against our server
+/// presenting fixture `ours` and requiring a client certificate from ca1.
+fn go_client(
+    go_leaf: &str,
+    go_expects: Id<'_>,
+    extra: &[&str],
+    ours: &str,
+) -> (io::Result<Session>, Finished) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let mut peer = Peer::spawn(
+        "go-peer client",
+        Command::new(go_peer())
+            .args(["client", "-connect", &addr, "-sni", &dns_of(ours)])
+            .args(["-message", MESSAGE])
+            .args(go_args(go_leaf, go_expects, extra)),
+        INSTALL,
+    );
+    let tcp = peer.accept(&listener);
+    let cfg = server_config(meshtls::provider(), &versions(), ours).unwrap();
+    let result = server_session(cfg, tcp, |line| format!("echo:{line}"));
+    (result, peer.finish())
+}
+
+/// go-peer's `RESULT key=value ...` line.
+fn go_result(out: &Finished) -> HashMap<&str, &str> {
+    out.stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .unwrap_or_else(|| panic!("go-peer reported no RESULT: {out:?}"))
+        .split(' ')
+        .map(|kv| kv.split_once('=').expect("key=value"))
+        .collect()
+}
+
+/// go-peer's `ERROR ...` line.
+fn go_error(out: &Finished) -> &str {
+    assert!(!out.status.success(), "go-peer succeeded: {out:?}");
+    out.stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("ERROR "))
+        .unwrap_or_else(|| panic!("go-peer reported no ERROR: {out:?}"))
+}
+
+/// One exchange that must complete: who is who, and what each side must see.
+struct Case<'a> {
+    /// Whether ours is the client (which then dials the Go server's own name).
+    our_client: bool,
+    /// Our fixture, and the identity Go must check on it and report.
+    ours: &'a str,
+    our_id: Id<'a>,
+    /// Go's fixture, whose leaf we must receive, and the identity we check on it.
+    go_leaf: &'a str,
+    go_id: Id<'a>,
+    /// More go-peer flags (e.g. `-curves`).
+    go_flags: &'a [&'a str],
+    group: NamedGroup,
+}
+
+/// Runs `c` and asserts the outcome on both sides.
+fn check(c: Case<'_>) {
+    let what = format!(
+        "our {} {} vs Go {}",
+        if c.our_client { "client" } else { "server" },
+        c.ours,
+        c.go_leaf
+    );
+    let (result, out) = if c.our_client {
+        go_server(c.go_leaf, c.our_id, c.go_flags, c.ours, c.go_leaf)
+    } else {
+        go_client(c.go_leaf, c.our_id, c.go_flags, c.ours)
+    };
+    let s = result.unwrap_or_else(|err| panic!("{what}: {err}; go-peer: {out:?}"));
+    println!("{what}: {s}; go-peer: {}", out.stdout);
+    assert!(out.status.success(), "{what}: {out:?}");
+    let go = go_result(&out);
+    // Our side: the negotiation, and the Go peer's leaf and identity.
+    assert_eq!(s.version, ProtocolVersion::TLSv1_3, "{what}");
+    assert_eq!(s.group, c.group, "{what}");
+    assert_eq!(s.peer_leaf, leaf(c.go_leaf), "{what}: Go's certificate");
+    assert!(has_identity(&s.peer_leaf, c.go_id), "{what}: {:?}", c.go_id);
+    // Go's side: the same version and suite, and the identity it checked on our leaf.
+    assert_eq!(go["version"], "TLSv1.3", "{what}");
+    assert_eq!(go["suite"], iana_name(s.suite), "{what}");
+    assert_eq!(go["peer_id"], go_id(c.our_id), "{what}");
+    // The client's line reached the server and the echo came back.
+    let (client_saw, server_saw) = if c.our_client {
+        (s.line.as_str(), go["line"])
+    } else {
+        (go["line"], s.line.as_str())
+    };
+    assert_eq!(server_saw, MESSAGE, "{what}");
+    assert_eq!(client_saw, format!("echo:{MESSAGE}"), "{what}");
+}
+
+/// P-256 leaves with DNS identities and Go's default groups, then a P-384 leaf and group with the
+/// SPIFFE identity on the client; ours as `our_client`.
+fn cases(our_client: bool) {
+    let (bar_dns, p384_dns) = (dns_of("bar-ca1"), dns_of("p384-ca1"));
+    // Go's server/client leaf, ours, and their identities.
+    let (p256_server, p256_client) = (("foo-ca1", Id::Dns(FOO)), ("bar-ca1", Id::Dns(&bar_dns)));
+    let (p384_server, spiffe_client) = (
+        ("p384-ca1", Id::Dns(&p384_dns)),
+        ("spiffe-foo-ca1", Id::Uri(SPIFFE_FOO)),
+    );
+    for (server, client, go_flags, group) in [
+        (p256_server, p256_client, &[][..], default_group()),
+        (
+            p384_server,
+            spiffe_client,
+            &["-curves", "P384"][..],
+            NamedGroup::secp384r1,
+        ),
+    ] {
+        let ((ours, our_id), (go_leaf, go_id)) = if our_client {
+            (client, server)
+        } else {
+            (server, client)
+        };
+        check(Case {
+            our_client,
+            ours,
+            our_id,
+            go_leaf,
+            go_id,
+            go_flags,
+            group,
+        });
+    }
+}
+
+#[test]
+fn our_client_with_go_server() {
+    cases(true);
+}
+
+/// Go sends an X25519 key share only: with default groups the FIPS build asks for P-256 with a
+/// HelloRetryRequest.
+#[test]
+fn go_client_with_our_server() {
+    cases(false);
+}
+
+/// We dial foo; the Go server presents bar's (trusted) certificate.
+#[test]
+fn our_client_refuses_go_server_with_another_identity() {
+    let bar_dns = dns_of("bar-ca1");
+    let (result, out) = go_server("bar-ca1", Id::Dns(FOO), &[], "foo-ca1", "foo-ca1");
+    let err = result.expect_err("connected to the wrong identity");
+    println!("{err}; go-peer: {}", out.stdout);
+    match tls_error(&err) {
+        rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext {
+            expected,
+            presented,
+        }) => {
+            assert_eq!(expected, &sni_for("foo-ca1"));
+            assert!(
+                presented.iter().any(|p| p.contains(&bar_dns)),
+                "{presented:?}"
+            );
+        }
+        other => panic!("unexpected error: {other:?}"),
+    }
+    assert!(go_error(&out).contains("remote error: tls: bad certificate"));
+}
+
+/// The Go server presents foo's name under ca2, which Go trusts (roots.pem) and we do not (ca1).
+#[test]
+fn our_client_refuses_untrusted_go_server() {
+    let (result, out) = go_server("foo-ca2", Id::Dns(FOO), &[], "foo-ca1", "foo-ca1");
+    let err = result.expect_err("connected to an untrusted server");
+    println!("{err}; go-peer: {}", out.stdout);
+    assert_eq!(
+        tls_error(&err),
+        &rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)
+    );
+    assert!(go_error(&out).contains("remote error: tls: unknown certificate authority"));
+}
+
+/// A Go client whose certificate (foo's name under ca2) we do not trust. Our CertificateRequest
+/// names ca1, so by default Go withholds a certificate from another CA and our server refuses the
+/// anonymous client; told to present it anyway, the chain is refused.
+#[test]
+fn our_server_refuses_untrusted_go_client() {
+    for (extra, error, go_says) in [
+        (
+            &[][..],
+            rustls::Error::NoCertificatesPresented,
+            "remote error: tls: certificate required",
+        ),
+        (
+            &["-ignore-ca-hints"][..],
+            rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer),
+            "remote error: tls: unknown certificate authority",
+        ),
+    ] {
+        let (result, out) = go_client("foo-ca2", Id::Dns(FOO), extra, "foo-ca1");
+        let err = result.expect_err("accepted an untrusted client");
+        println!("Go client {extra:?}: {err}; go-peer: {}", out.stdout);
+        assert_eq!(tls_error(&err), &error);
+        assert!(go_error(&out).contains(go_says), "{out:?}");
+    }
+}
+
+/// Go's identity check can fail too: as server expecting bar, as client expecting the SPIFFE id,
+/// while we present foo (trusted, DNS only). Go aborts the handshake with bad_certificate.
+#[test]
+fn go_refuses_our_certificate_for_another_identity() {
+    let bar_dns = dns_of("bar-ca1");
+    let bad_certificate = rustls::Error::AlertReceived(AlertDescription::BadCertificate);
+    let (result, out) = go_server("foo-ca1", Id::Dns(&bar_dns), &[], "foo-ca1", "foo-ca1");
+    let err = result.expect_err("Go server accepted foo as bar");
+    println!("{err}; go-peer: {}", out.stdout);
+    assert_eq!(tls_error(&err), &bad_certificate);
+    assert!(go_error(&out).contains(&format!("identity: peer leaf has DNS SANs [{FOO}]")));
+
+    let (result, out) = go_client("bar-ca1", Id::Uri(SPIFFE_FOO), &[], "foo-ca1");
+    let err = result.expect_err("Go client accepted foo as the SPIFFE id");
+    println!("{err}; go-peer: {}", out.stdout);
+    assert_eq!(tls_error(&err), &bad_certificate);
+    assert!(go_error(&out).contains("identity: peer leaf has URI SANs [], expected"));
+}
+
+/// The identity check used above tells the fixtures apart (so it can fail).
+#[test]
+fn identity_check_tells_fixtures_apart() {
+    let (foo_leaf, spiffe_leaf) = (leaf("foo-ca1"), leaf("spiffe-foo-ca1"));
+    assert_eq!(uri_sans(&spiffe_leaf), [SPIFFE_FOO]);
+    assert!(uri_sans(&foo_leaf).is_empty());
+    assert!(has_identity(&foo_leaf, Id::Dns(FOO)));
+    assert!(!has_identity(&foo_leaf, Id::Dns(&dns_of("bar-ca1"))));
+    assert!(!has_identity(&foo_leaf, Id::Uri(SPIFFE_FOO)));
+    assert!(has_identity(&spiffe_leaf, Id::Uri(SPIFFE_FOO)));
+    assert!(!has_identity(
+        &spiffe_leaf,
+        Id::Uri("spiffe://cluster.local/ns/ns1/sa/bar")
+    ));
+    assert!(!has_identity(&spiffe_leaf, Id::Dns(FOO)));
+}

@@ -1,0 +1,3 @@
+module meshtls.test/go-peer
+
+go 1.19
