@@ -2,6 +2,7 @@
 //! exit codes 0 (ok), 1 (finding) and 2 (usage or I/O error), on certs/ fixtures and live servers.
 #![cfg(feature = "cli")]
 
+mod common;
 mod mesh_support;
 
 use std::process::{Command, Output};
@@ -415,4 +416,36 @@ fn probe_io_errors_are_exit_2() {
         let out = meshtls(&args);
         assert_eq!(code(&out), 2, "{args:?}");
     }
+}
+
+#[test]
+fn probe_of_a_chacha20_only_openssl_server_is_a_finding() {
+    use common::peer::{chain_arg, free_port, key_arg, peer_version, Peer};
+    let install = "Debian: apt-get install -y openssl";
+    peer_version("openssl", &["version"], install);
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let mut peer = Peer::spawn(
+        "openssl s_server",
+        Command::new("openssl")
+            .args(["s_server", "-tls1_3", "-naccept", "2", "-brief"])
+            .args(["-accept", &addr.to_string()])
+            .args(["-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256"])
+            .args(["-cert", &chain_arg("foo-ca1"), "-key", &key_arg("foo-ca1")]),
+        install,
+    );
+    drop(peer.connect(addr)); // waits until it listens; the probe is its second connection
+    let addr = addr.to_string();
+    let (rc, v) = json(&["probe", &addr, "--sni", FOO, "--roots", "certs/roots.pem"]);
+    assert_eq!(rc, 1, "{v:#}");
+    if cfg!(feature = "fips") {
+        // Nothing in common: the handshake fails, reported as a finding with rustls's error.
+        let handshake = v["handshake"].as_str().unwrap();
+        assert!(handshake.starts_with("FAILED"), "{v:#}");
+        assert!(handshake.contains("HandshakeFailure"), "{v:#}");
+    } else {
+        assert_eq!(v["handshake"], "ok", "{v:#}");
+        assert_eq!(v["suite"], "TLS13_CHACHA20_POLY1305_SHA256");
+        assert_eq!(v["suite_approved"], false);
+    }
+    drop(peer);
 }
