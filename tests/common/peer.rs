@@ -12,9 +12,7 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use rustls::client::verify_server_name;
 use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::server::ParsedCertificate;
 use rustls::{
     CipherSuite, ClientConfig, ClientConnection, CommonState, NamedGroup, ProtocolVersion,
     ServerConfig, ServerConnection, StreamOwned,
@@ -378,71 +376,21 @@ pub enum Id<'a> {
     Uri(&'a str),
 }
 
-/// Whether the leaf `cert` carries `id`: DNS names by webpki's own name check, URIs by reading the
-/// SAN extension (webpki has no URI check).
+/// Whether the leaf `cert` carries `id`, by meshtls's own identity check (DNS and URI SANs).
 pub fn has_identity(cert: &CertificateDer<'_>, id: Id<'_>) -> bool {
-    match id {
-        Id::Dns(name) => {
-            let parsed = ParsedCertificate::try_from(cert).expect("parsable leaf");
-            let name = ServerName::try_from(name).expect("a DNS name");
-            verify_server_name(&parsed, &name).is_ok()
-        }
-        Id::Uri(uri) => uri_sans(cert).iter().any(|u| u == uri),
-    }
+    let (Id::Dns(s) | Id::Uri(s)) = id;
+    let id: meshtls::Id = s.parse().expect("an identity");
+    meshtls::identity::verify_id(cert, &id).is_ok()
 }
 
-/// The URI subject alternative names of a certificate (a minimal DER walk; test fixtures only).
+/// The URI (SPIFFE) identities of a certificate.
 pub fn uri_sans(cert: &[u8]) -> Vec<String> {
-    const SAN_OID: &[u8] = &[0x55, 0x1d, 0x11]; // 2.5.29.17
-    const EXTENSIONS: u8 = 0xa3; // [3] EXPLICIT in TBSCertificate
-    const URI: u8 = 0x86; // [6] IMPLICIT IA5String in GeneralName
-    let (_, cert, _) = der(cert);
-    let (_, mut tbs, _) = der(cert);
-    let mut uris = Vec::new();
-    while !tbs.is_empty() {
-        let (tag, body, rest) = der(tbs);
-        tbs = rest;
-        if tag != EXTENSIONS {
-            continue;
-        }
-        let (_, mut exts, _) = der(body);
-        while !exts.is_empty() {
-            let (_, ext, rest) = der(exts);
-            exts = rest;
-            let (_, oid, mut fields) = der(ext);
-            if oid != SAN_OID {
-                continue;
-            }
-            let (mut tag, mut value, rest) = der(fields);
-            if tag == 0x01 {
-                // The optional `critical` BOOLEAN comes before the OCTET STRING.
-                fields = rest;
-                (tag, value, _) = der(fields);
-            }
-            assert_eq!(tag, 0x04, "SAN extension value is not an OCTET STRING");
-            let (_, mut names, _) = der(value);
-            while !names.is_empty() {
-                let (tag, name, rest) = der(names);
-                names = rest;
-                if tag == URI {
-                    uris.push(String::from_utf8(name.to_vec()).expect("ASCII URI"));
-                }
-            }
-        }
-    }
-    uris
-}
-
-/// Splits one DER element off `input`: (tag, contents, rest).
-fn der(input: &[u8]) -> (u8, &[u8], &[u8]) {
-    let (len, header) = match input[1] {
-        n if n < 0x80 => (usize::from(n), 2),
-        0x81 => (usize::from(input[2]), 3),
-        0x82 => (usize::from(input[2]) << 8 | usize::from(input[3]), 4),
-        n => panic!("unsupported DER length form {n:#04x}"),
-    };
-    let (contents, rest) = input[header..].split_at(len);
-    (input[0], contents, rest)
+    meshtls::identity::identities(cert)
+        .expect("parsable certificate")
+        .into_iter()
+        .filter(|id| matches!(id, meshtls::Id::Uri(_)))
+        .map(|id| id.to_string())
+        .collect()
 }
 
 /// The path of a `certs/` file as a command-line argument for a peer.
