@@ -19,4 +19,7 @@ pub mod fips;
 mod provider;
 
 pub use error::Error;
+/// Not API: internal objects for known-answer tests and the self-test (see the module's docs).
+#[doc(hidden)]
+pub use provider::kat;
 pub use provider::provider;
