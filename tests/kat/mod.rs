@@ -88,6 +88,15 @@ impl Record {
 /// bare words. A record ends at a blank line, a section line, or a field name it already has (some
 /// files have no blank lines between records).
 pub fn records(text: &str) -> Vec<Record> {
+    parse(text, None)
+}
+
+/// [`records`] for files with blank lines inside records: a record starts at each `start` field.
+pub fn records_from(text: &str, start: &str) -> Vec<Record> {
+    parse(text, Some(start))
+}
+
+fn parse(text: &str, start: Option<&str>) -> Vec<Record> {
     let mut out = Vec::new();
     let mut section = BTreeMap::new();
     let mut cur = Record::default();
@@ -105,7 +114,9 @@ pub fn records(text: &str) -> Vec<Record> {
             continue;
         }
         if line.is_empty() {
-            flush(&mut cur, &section);
+            if start.is_none() {
+                flush(&mut cur, &section);
+            }
         } else if let Some(inner) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
             flush(&mut cur, &section);
             match inner.split_once('=') {
@@ -114,7 +125,7 @@ pub fn records(text: &str) -> Vec<Record> {
             };
         } else if let Some((k, v)) = line.split_once('=') {
             let k = k.trim().to_string();
-            if cur.fields.contains_key(&k) {
+            if cur.fields.contains_key(&k) || start == Some(k.as_str()) {
                 flush(&mut cur, &section);
             }
             cur.fields.insert(k, v.trim().to_string());
