@@ -246,6 +246,9 @@ fn tls13_key_schedule_rfc8448() {
     );
 }
 
+/// An ACVP TLS 1.3 output: its field name, the secret it derives from, label, transcript hash.
+type Output<'a> = (&'a str, &'a dyn HkdfExpander, &'a [u8], &'a [u8]);
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Tls13Group {
@@ -300,7 +303,7 @@ fn tls13_kdf_acvp() {
                 "finishedServerRandom",
                 "finishedClientRandom",
             ]);
-            let outputs: [(&str, &dyn HkdfExpander, &[u8], &[u8]); 8] = [
+            let outputs: [Output; 8] = [
                 (
                     "clientEarlyTrafficSecret",
                     early.as_ref(),
