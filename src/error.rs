@@ -17,6 +17,16 @@ pub enum Error {
         module: String,
     },
 
+    /// A known-answer test of [`crate::fips::self_test`] failed: the provider did not compute what
+    /// the standard's test vector says. Do not use this process's TLS stack.
+    #[error("self-test failed: known-answer test {kat} did not match ({detail})")]
+    SelfTestFailed {
+        /// The name of the failed known-answer test (as in [`crate::fips::SelfTestReport`]).
+        kat: &'static str,
+        /// What differed or failed.
+        detail: &'static str,
+    },
+
     /// A private key could not be parsed in any supported encoding.
     #[error("private key is not a supported PKCS#8, SEC1 or PKCS#1 key: {0}")]
     KeyParse(String),

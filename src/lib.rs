@@ -38,5 +38,8 @@ pub use identity::{
     AlpnProtocols, ClientId, Credentials, DerX509, Id, NegotiatedProtocol, ServerId, ServerName,
 };
 pub use io::{Negotiated, PeerAddr};
+/// Not API: internal objects for known-answer tests and the self-test (see the module's docs).
+#[doc(hidden)]
+pub use provider::kat;
 pub use provider::provider;
 pub use server::{Server, ServerIo, ServerTls};

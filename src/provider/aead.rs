@@ -51,12 +51,28 @@ pub(crate) static AES_256_GCM: Gcm = Gcm {
 impl Gcm {
     /// Sealing key for `protocol`. Only fails for a key of the wrong length, which rustls never
     /// passes; such an encrypter then fails every record instead of panicking.
-    fn sealing(&self, protocol: TlsProtocolId, key: &AeadKey) -> Option<TlsRecordSealingKey> {
-        TlsRecordSealingKey::new(self.alg, protocol, key.as_ref()).ok()
+    fn sealing(&self, protocol: TlsProtocolId, key: &[u8]) -> Option<TlsRecordSealingKey> {
+        TlsRecordSealingKey::new(self.alg, protocol, key).ok()
     }
 
-    fn opening(&self, protocol: TlsProtocolId, key: &AeadKey) -> Option<TlsRecordOpeningKey> {
-        TlsRecordOpeningKey::new(self.alg, protocol, key.as_ref()).ok()
+    fn opening(&self, protocol: TlsProtocolId, key: &[u8]) -> Option<TlsRecordOpeningKey> {
+        TlsRecordOpeningKey::new(self.alg, protocol, key).ok()
+    }
+
+    /// The TLS 1.3 record encrypter (also what [`Tls13AeadAlgorithm::encrypter`] returns).
+    pub(crate) fn tls13_sealer(&self, key: &[u8], iv: Iv) -> Tls13GcmSealer {
+        Tls13GcmSealer {
+            key: self.sealing(TlsProtocolId::TLS13, key),
+            iv,
+        }
+    }
+
+    /// The TLS 1.3 record decrypter (also what [`Tls13AeadAlgorithm::decrypter`] returns).
+    pub(crate) fn tls13_opener(&self, key: &[u8], iv: Iv) -> Tls13GcmOpener {
+        Tls13GcmOpener {
+            key: self.opening(TlsProtocolId::TLS13, key),
+            iv,
+        }
     }
 
     /// Key and IV as extractable secrets (kTLS); refused in the FIPS build.
@@ -77,17 +93,11 @@ impl Gcm {
 
 impl Tls13AeadAlgorithm for Gcm {
     fn encrypter(&self, key: AeadKey, iv: Iv) -> Box<dyn MessageEncrypter> {
-        Box::new(Tls13GcmSealer {
-            key: self.sealing(TlsProtocolId::TLS13, &key),
-            iv,
-        })
+        Box::new(self.tls13_sealer(key.as_ref(), iv))
     }
 
     fn decrypter(&self, key: AeadKey, iv: Iv) -> Box<dyn MessageDecrypter> {
-        Box::new(Tls13GcmOpener {
-            key: self.opening(TlsProtocolId::TLS13, &key),
-            iv,
-        })
+        Box::new(self.tls13_opener(key.as_ref(), iv))
     }
 
     fn key_len(&self) -> usize {
@@ -113,6 +123,59 @@ pub(crate) struct Tls13GcmSealer {
     iv: Iv,
 }
 
+impl Tls13GcmSealer {
+    /// The AES-GCM seal of the TLS 1.3 record path ([`seal_xor_nonce`] with the module's TLS 1.3
+    /// sealing key; nonce = IV XOR `seq`, RFC 8446 §5.3), which [`MessageEncrypter::encrypt`] calls
+    /// with the record-header AAD.
+    pub(crate) fn seal_with_aad(
+        &mut self,
+        seq: u64,
+        aad: &[u8],
+        in_out: &mut [u8],
+    ) -> Result<aead::Tag, Error> {
+        seal_xor_nonce(self.key.as_mut(), &self.iv, seq, aad, in_out)
+    }
+}
+
+/// An aws-lc-rs key that seals in place: the TLS 1.3 AES-GCM record key (which also checks that
+/// the nonce counter increases), or ChaCha20-Poly1305's.
+pub(crate) trait SealInPlace {
+    /// aws-lc-rs `seal_in_place_separate_tag`.
+    fn seal(
+        &mut self,
+        nonce: LcNonce,
+        aad: &[u8],
+        in_out: &mut [u8],
+    ) -> Result<aead::Tag, aws_lc_rs::error::Unspecified>;
+}
+
+impl SealInPlace for TlsRecordSealingKey {
+    fn seal(
+        &mut self,
+        nonce: LcNonce,
+        aad: &[u8],
+        in_out: &mut [u8],
+    ) -> Result<aead::Tag, aws_lc_rs::error::Unspecified> {
+        self.seal_in_place_separate_tag(nonce, Aad::from(aad), in_out)
+    }
+}
+
+/// The seal of every record path whose nonce is IV XOR `seq` (TLS 1.3 AES-GCM; ChaCha20-Poly1305
+/// in both versions), in place, returning the tag. The record encrypters call it with the record
+/// AAD, the known-answer tests with the vector's.
+pub(crate) fn seal_xor_nonce(
+    key: Option<&mut impl SealInPlace>,
+    iv: &Iv,
+    seq: u64,
+    aad: &[u8],
+    in_out: &mut [u8],
+) -> Result<aead::Tag, Error> {
+    let key = key.ok_or(Error::EncryptError)?;
+    let nonce = LcNonce::assume_unique_for_key(Nonce::new(iv, seq).0);
+    key.seal(nonce, aad, in_out)
+        .map_err(|_| Error::EncryptError)
+}
+
 impl MessageEncrypter for Tls13GcmSealer {
     fn encrypt(
         &mut self,
@@ -120,13 +183,11 @@ impl MessageEncrypter for Tls13GcmSealer {
         seq: u64,
     ) -> Result<OutboundOpaqueMessage, Error> {
         let total_len = self.encrypted_payload_len(msg.payload.len());
-        let key = self.key.as_mut().ok_or(Error::EncryptError)?;
         let mut payload = PrefixedPayload::with_capacity(total_len);
         payload.extend_from_chunks(&msg.payload);
         payload.extend_from_slice(&msg.typ.to_array());
-        let nonce = LcNonce::assume_unique_for_key(Nonce::new(&self.iv, seq).0);
-        key.seal_in_place_append_tag(nonce, Aad::from(make_tls13_aad(total_len)), &mut payload)
-            .map_err(|_| Error::EncryptError)?;
+        let tag = self.seal_with_aad(seq, &make_tls13_aad(total_len), payload.as_mut())?;
+        payload.extend_from_slice(tag.as_ref());
         Ok(OutboundOpaqueMessage::new(
             ContentType::ApplicationData,
             ProtocolVersion::TLSv1_2,
@@ -145,30 +206,78 @@ pub(crate) struct Tls13GcmOpener {
     iv: Iv,
 }
 
+impl Tls13GcmOpener {
+    /// The AES-GCM open of the TLS 1.3 record path ([`open_xor_nonce`] with this key and IV), which
+    /// [`MessageDecrypter::decrypt`] calls with the record-header AAD.
+    pub(crate) fn open_with_aad(
+        &self,
+        seq: u64,
+        aad: &[u8],
+        in_out: &mut [u8],
+    ) -> Result<usize, Error> {
+        open_xor_nonce(self.key.as_ref(), &self.iv, seq, aad, in_out)
+    }
+}
+
+/// An aws-lc-rs key that opens in place: the TLS 1.3 AES-GCM record key, or ChaCha20-Poly1305's.
+pub(crate) trait OpenInPlace {
+    /// aws-lc-rs `open_in_place`.
+    fn open<'a>(
+        &self,
+        nonce: LcNonce,
+        aad: &[u8],
+        in_out: &'a mut [u8],
+    ) -> Result<&'a mut [u8], aws_lc_rs::error::Unspecified>;
+}
+
+impl OpenInPlace for TlsRecordOpeningKey {
+    fn open<'a>(
+        &self,
+        nonce: LcNonce,
+        aad: &[u8],
+        in_out: &'a mut [u8],
+    ) -> Result<&'a mut [u8], aws_lc_rs::error::Unspecified> {
+        self.open_in_place(nonce, Aad::from(aad), in_out)
+    }
+}
+
+/// The open of every record path whose nonce is IV XOR `seq` (TLS 1.3 AES-GCM; ChaCha20-Poly1305
+/// in both versions): `in_out` is ciphertext ‖ tag, decrypted in place; returns the plaintext
+/// length. The record decrypters call it with the record AAD, the known-answer tests with the
+/// vector's.
+pub(crate) fn open_xor_nonce(
+    key: Option<&impl OpenInPlace>,
+    iv: &Iv,
+    seq: u64,
+    aad: &[u8],
+    in_out: &mut [u8],
+) -> Result<usize, Error> {
+    let key = key.ok_or(Error::DecryptError)?;
+    if in_out.len() < TAG_LEN {
+        return Err(Error::DecryptError);
+    }
+    let nonce = LcNonce::assume_unique_for_key(Nonce::new(iv, seq).0);
+    key.open(nonce, aad, in_out)
+        .map(|plain| plain.len())
+        .map_err(|_| Error::DecryptError)
+}
+
 impl MessageDecrypter for Tls13GcmOpener {
     fn decrypt<'a>(
         &mut self,
         mut msg: InboundOpaqueMessage<'a>,
         seq: u64,
     ) -> Result<InboundPlainMessage<'a>, Error> {
-        let key = self.key.as_ref().ok_or(Error::DecryptError)?;
         let payload = &mut msg.payload;
-        if payload.len() < TAG_LEN {
-            return Err(Error::DecryptError);
-        }
-        let nonce = LcNonce::assume_unique_for_key(Nonce::new(&self.iv, seq).0);
-        let aad = Aad::from(make_tls13_aad(payload.len()));
-        let plain_len = key
-            .open_in_place(nonce, aad, payload)
-            .map_err(|_| Error::DecryptError)?
-            .len();
+        let aad = make_tls13_aad(payload.len());
+        let plain_len = self.open_with_aad(seq, &aad, payload)?;
         payload.truncate(plain_len);
         msg.into_tls13_unpadded_message()
     }
 }
 
 #[cfg(feature = "tls12")]
-pub(crate) use tls12::{TLS12_AES_128_GCM, TLS12_AES_256_GCM};
+pub(crate) use tls12::{Tls12Gcm, TLS12_AES_128_GCM, TLS12_AES_256_GCM};
 
 #[cfg(feature = "tls12")]
 mod tls12 {
@@ -197,21 +306,33 @@ mod tls12 {
 
     // === impl Tls12Gcm ===
 
+    impl Tls12Gcm {
+        /// The TLS 1.2 record encrypter (also what [`Tls12AeadAlgorithm::encrypter`] returns).
+        pub(crate) fn sealer(&self, key: &[u8], iv: &[u8]) -> Tls12GcmSealer {
+            Tls12GcmSealer {
+                key: self.0.sealing(TlsProtocolId::TLS12, key),
+                fixed: fixed_iv(iv),
+            }
+        }
+
+        /// The TLS 1.2 record decrypter (also what [`Tls12AeadAlgorithm::decrypter`] returns).
+        pub(crate) fn opener(&self, key: &[u8], iv: &[u8]) -> Tls12GcmOpener {
+            Tls12GcmOpener {
+                key: self.0.opening(TlsProtocolId::TLS12, key),
+                fixed: fixed_iv(iv),
+            }
+        }
+    }
+
     impl Tls12AeadAlgorithm for Tls12Gcm {
         fn encrypter(&self, key: AeadKey, iv: &[u8], _extra: &[u8]) -> Box<dyn MessageEncrypter> {
             // `_extra` (RFC 5288's random explicit-nonce seed) is deliberately unused: the explicit
             // nonce is the sequence number, the counter the module enforces.
-            Box::new(Tls12GcmSealer {
-                key: self.0.sealing(TlsProtocolId::TLS12, &key),
-                fixed: fixed_iv(iv),
-            })
+            Box::new(self.sealer(key.as_ref(), iv))
         }
 
         fn decrypter(&self, key: AeadKey, iv: &[u8]) -> Box<dyn MessageDecrypter> {
-            Box::new(Tls12GcmOpener {
-                key: self.0.opening(TlsProtocolId::TLS12, &key),
-                fixed: fixed_iv(iv),
-            })
+            Box::new(self.opener(key.as_ref(), iv))
         }
 
         fn key_block_shape(&self) -> KeyBlockShape {
@@ -242,9 +363,34 @@ mod tls12 {
         }
     }
 
-    struct Tls12GcmSealer {
+    /// TLS 1.2 AES-GCM record encrypter.
+    pub(crate) struct Tls12GcmSealer {
         key: Option<TlsRecordSealingKey>,
         fixed: [u8; FIXED_IV_LEN],
+    }
+
+    impl Tls12GcmSealer {
+        /// The one AES-GCM seal of the TLS 1.2 record path: nonce = implicit IV ‖ `explicit`
+        /// (RFC 5288), sealed in place by the module's TLS 1.2 sealing key, which requires
+        /// `explicit` to increase. [`MessageEncrypter::encrypt`] passes the record sequence number
+        /// and the RFC 5246 AAD; the known-answer tests pass the vector's nonce tail and AAD.
+        pub(crate) fn seal_with_aad(
+            &mut self,
+            explicit: u64,
+            aad: &[u8],
+            in_out: &mut [u8],
+        ) -> Result<aead::Tag, Error> {
+            let key = self.key.as_mut().ok_or(Error::EncryptError)?;
+            let mut nonce = [0u8; NONCE_LEN];
+            nonce[..FIXED_IV_LEN].copy_from_slice(&self.fixed);
+            nonce[FIXED_IV_LEN..].copy_from_slice(&explicit.to_be_bytes());
+            key.seal_in_place_separate_tag(
+                LcNonce::assume_unique_for_key(nonce),
+                Aad::from(aad),
+                in_out,
+            )
+            .map_err(|_| Error::EncryptError)
+        }
     }
 
     impl MessageEncrypter for Tls12GcmSealer {
@@ -254,23 +400,11 @@ mod tls12 {
             seq: u64,
         ) -> Result<OutboundOpaqueMessage, Error> {
             let total_len = self.encrypted_payload_len(msg.payload.len());
-            let key = self.key.as_mut().ok_or(Error::EncryptError)?;
-            let explicit = seq.to_be_bytes();
-            let mut nonce = [0u8; NONCE_LEN];
-            nonce[..FIXED_IV_LEN].copy_from_slice(&self.fixed);
-            nonce[FIXED_IV_LEN..].copy_from_slice(&explicit);
             let aad = make_tls12_aad(seq, msg.typ, msg.version, msg.payload.len());
-
             let mut payload = PrefixedPayload::with_capacity(total_len);
-            payload.extend_from_slice(&explicit);
+            payload.extend_from_slice(&seq.to_be_bytes());
             payload.extend_from_chunks(&msg.payload);
-            let tag = key
-                .seal_in_place_separate_tag(
-                    LcNonce::assume_unique_for_key(nonce),
-                    Aad::from(aad),
-                    &mut payload.as_mut()[EXPLICIT_LEN..],
-                )
-                .map_err(|_| Error::EncryptError)?;
+            let tag = self.seal_with_aad(seq, &aad, &mut payload.as_mut()[EXPLICIT_LEN..])?;
             payload.extend_from_slice(tag.as_ref());
             Ok(OutboundOpaqueMessage::new(msg.typ, msg.version, payload))
         }
@@ -280,9 +414,39 @@ mod tls12 {
         }
     }
 
-    struct Tls12GcmOpener {
+    /// TLS 1.2 AES-GCM record decrypter.
+    pub(crate) struct Tls12GcmOpener {
         key: Option<TlsRecordOpeningKey>,
         fixed: [u8; FIXED_IV_LEN],
+    }
+
+    impl Tls12GcmOpener {
+        /// The one AES-GCM open of the TLS 1.2 record path: `in_out` is explicit nonce ‖ ciphertext ‖
+        /// tag (the record payload); nonce = implicit IV ‖ explicit nonce. Decrypts in place and
+        /// returns the plaintext range within `in_out`.
+        pub(crate) fn open_with_aad(
+            &self,
+            aad: &[u8],
+            in_out: &mut [u8],
+        ) -> Result<std::ops::Range<usize>, Error> {
+            let key = self.key.as_ref().ok_or(Error::DecryptError)?;
+            if in_out.len() < EXPLICIT_LEN + TAG_LEN {
+                return Err(Error::DecryptError);
+            }
+            let mut nonce = [0u8; NONCE_LEN];
+            nonce[..FIXED_IV_LEN].copy_from_slice(&self.fixed);
+            nonce[FIXED_IV_LEN..].copy_from_slice(&in_out[..EXPLICIT_LEN]);
+            let plain_len = key
+                .open_within(
+                    LcNonce::assume_unique_for_key(nonce),
+                    Aad::from(aad),
+                    in_out,
+                    EXPLICIT_LEN..,
+                )
+                .map_err(|_| Error::DecryptError)?
+                .len();
+            Ok(0..plain_len)
+        }
     }
 
     impl MessageDecrypter for Tls12GcmOpener {
@@ -291,35 +455,23 @@ mod tls12 {
             mut msg: InboundOpaqueMessage<'a>,
             seq: u64,
         ) -> Result<InboundPlainMessage<'a>, Error> {
-            let key = self.key.as_ref().ok_or(Error::DecryptError)?;
             let payload = &mut msg.payload;
-            if payload.len() < EXPLICIT_LEN + TAG_LEN {
-                return Err(Error::DecryptError);
-            }
-            let mut nonce = [0u8; NONCE_LEN];
-            nonce[..FIXED_IV_LEN].copy_from_slice(&self.fixed);
-            nonce[FIXED_IV_LEN..].copy_from_slice(&payload[..EXPLICIT_LEN]);
-            let plain_len = payload.len() - EXPLICIT_LEN - TAG_LEN;
+            let plain_len = payload
+                .len()
+                .checked_sub(EXPLICIT_LEN + TAG_LEN)
+                .ok_or(Error::DecryptError)?;
             let aad = make_tls12_aad(seq, msg.typ, msg.version, plain_len);
-            let plain = key
-                .open_within(
-                    LcNonce::assume_unique_for_key(nonce),
-                    Aad::from(aad),
-                    payload,
-                    EXPLICIT_LEN..,
-                )
-                .map_err(|_| Error::DecryptError)?
-                .len();
-            payload.truncate(plain);
+            let plain = self.open_with_aad(&aad, payload)?;
+            payload.truncate(plain.end);
             Ok(msg.into_plain_message())
         }
     }
 }
 
-#[cfg(not(feature = "fips"))]
-pub(crate) use chacha::CHACHA20_POLY1305;
 #[cfg(all(not(feature = "fips"), feature = "tls12"))]
 pub(crate) use chacha::TLS12_CHACHA20_POLY1305;
+#[cfg(not(feature = "fips"))]
+pub(crate) use chacha::{opener as chacha_opener, sealer as chacha_sealer, CHACHA20_POLY1305};
 
 #[cfg(not(feature = "fips"))]
 mod chacha;

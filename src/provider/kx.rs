@@ -72,6 +72,15 @@ impl Ecdh {
         EcdhKey::new(*self, key)
     }
 
+    /// A key from a fixed private scalar (big-endian, field length; 32 bytes for X25519) instead of
+    /// a generated one: the known-answer tests and the self-test use it, everything after
+    /// construction is the path [`SupportedKxGroup::start`] takes.
+    pub(crate) fn with_private_key(&self, private: &[u8]) -> Result<EcdhKey, Error> {
+        let key = agreement::PrivateKey::from_private_key(self.alg, private)
+            .map_err(|_| Error::General("ECDH private key rejected".into()))?;
+        EcdhKey::new(*self, key)
+    }
+
     fn check_share<'a>(&self, share: &'a [u8]) -> Result<&'a [u8], Error> {
         let form_ok = !self.uncompressed_point || share.first() == Some(&0x04);
         if share.len() == self.share_len && form_ok {
@@ -202,6 +211,34 @@ impl Hybrid {
     }
 }
 
+impl Hybrid {
+    /// The client half of an exchange from fixed keys (the ECDH private scalar and an ML-KEM-768
+    /// decapsulation key with its encapsulation key) instead of generated ones, for known-answer
+    /// tests; [`ActiveKeyExchange::complete`] then runs exactly as after [`SupportedKxGroup::start`].
+    pub(crate) fn with_keys(
+        &self,
+        ecdh_private: &[u8],
+        mlkem_dk: &[u8],
+        mlkem_ek: &[u8],
+    ) -> Result<HybridKey, Error> {
+        let classical = self.classical.with_private_key(ecdh_private)?;
+        let dk = kem::DecapsulationKey::new(&kem::ML_KEM_768, mlkem_dk)
+            .map_err(|_| Error::General("ML-KEM decapsulation key rejected".into()))?;
+        let ek = kem::EncapsulationKey::new(&kem::ML_KEM_768, mlkem_ek)
+            .map_err(|_| Error::General("ML-KEM encapsulation key rejected".into()))?;
+        let ek = ek
+            .key_bytes()
+            .map_err(|_| Error::General("ML-KEM key encoding failed".into()))?;
+        let share = self.join(&classical.share, ek.as_ref());
+        Ok(HybridKey {
+            group: *self,
+            classical,
+            dk,
+            share,
+        })
+    }
+}
+
 impl SupportedKxGroup for Hybrid {
     fn start(&self) -> Result<Box<dyn ActiveKeyExchange>, Error> {
         let this = *self;
@@ -253,7 +290,7 @@ impl SupportedKxGroup for Hybrid {
 }
 
 /// The client's half of a hybrid exchange: an ECDH key and an ML-KEM decapsulation key.
-struct HybridKey {
+pub(crate) struct HybridKey {
     group: Hybrid,
     classical: EcdhKey,
     dk: kem::DecapsulationKey,

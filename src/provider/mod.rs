@@ -19,6 +19,7 @@ use rustls::SupportedCipherSuite;
 
 pub(crate) mod aead;
 pub(crate) mod hash;
+pub mod kat;
 pub(crate) mod kx;
 pub(crate) mod sign;
 #[cfg(feature = "tls12")]

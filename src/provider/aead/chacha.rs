@@ -12,27 +12,35 @@ pub(crate) struct ChaCha;
 /// The one instance.
 pub(crate) static CHACHA20_POLY1305: ChaCha = ChaCha;
 
-fn key(key: &AeadKey) -> Option<LessSafeKey> {
-    UnboundKey::new(&LC_CHACHA, key.as_ref())
-        .ok()
-        .map(LessSafeKey::new)
+fn key(key: &[u8]) -> Option<LessSafeKey> {
+    UnboundKey::new(&LC_CHACHA, key).ok().map(LessSafeKey::new)
+}
+
+/// The record encrypter for TLS 1.3 (`tls13`) or TLS 1.2; what both `encrypter`s return.
+pub(crate) fn sealer(k: &[u8], iv: Iv, tls13: bool) -> Sealer {
+    Sealer {
+        key: key(k),
+        iv,
+        tls13,
+    }
+}
+
+/// The record decrypter for TLS 1.3 (`tls13`) or TLS 1.2; what both `decrypter`s return.
+pub(crate) fn opener(k: &[u8], iv: Iv, tls13: bool) -> Opener {
+    Opener {
+        key: key(k),
+        iv,
+        tls13,
+    }
 }
 
 impl Tls13AeadAlgorithm for ChaCha {
     fn encrypter(&self, k: AeadKey, iv: Iv) -> Box<dyn MessageEncrypter> {
-        Box::new(Sealer {
-            key: key(&k),
-            iv,
-            tls13: true,
-        })
+        Box::new(sealer(k.as_ref(), iv, true))
     }
 
     fn decrypter(&self, k: AeadKey, iv: Iv) -> Box<dyn MessageDecrypter> {
-        Box::new(Opener {
-            key: key(&k),
-            iv,
-            tls13: true,
-        })
+        Box::new(opener(k.as_ref(), iv, true))
     }
 
     fn key_len(&self) -> usize {
@@ -71,19 +79,11 @@ mod tls12 {
 
     impl Tls12AeadAlgorithm for Tls12ChaCha {
         fn encrypter(&self, k: AeadKey, iv: &[u8], _extra: &[u8]) -> Box<dyn MessageEncrypter> {
-            Box::new(Sealer {
-                key: key(&k),
-                iv: full_iv(iv),
-                tls13: false,
-            })
+            Box::new(sealer(k.as_ref(), full_iv(iv), false))
         }
 
         fn decrypter(&self, k: AeadKey, iv: &[u8]) -> Box<dyn MessageDecrypter> {
-            Box::new(Opener {
-                key: key(&k),
-                iv: full_iv(iv),
-                tls13: false,
-            })
+            Box::new(opener(k.as_ref(), full_iv(iv), false))
         }
 
         fn key_block_shape(&self) -> KeyBlockShape {
@@ -141,10 +141,35 @@ fn aad(
     }
 }
 
-struct Sealer {
+/// ChaCha20-Poly1305 record encrypter (TLS 1.3 or TLS 1.2).
+pub(crate) struct Sealer {
     key: Option<LessSafeKey>,
     iv: Iv,
     tls13: bool,
+}
+
+impl Sealer {
+    /// The seal of both ChaCha20-Poly1305 record paths ([`seal_xor_nonce`] with this key and IV;
+    /// RFC 8446 §5.3, RFC 7905).
+    pub(crate) fn seal_with_aad(
+        &mut self,
+        seq: u64,
+        aad: &[u8],
+        in_out: &mut [u8],
+    ) -> Result<aead::Tag, Error> {
+        seal_xor_nonce(self.key.as_mut(), &self.iv, seq, aad, in_out)
+    }
+}
+
+impl SealInPlace for LessSafeKey {
+    fn seal(
+        &mut self,
+        nonce: LcNonce,
+        aad: &[u8],
+        in_out: &mut [u8],
+    ) -> Result<aead::Tag, aws_lc_rs::error::Unspecified> {
+        self.seal_in_place_separate_tag(nonce, Aad::from(aad), in_out)
+    }
 }
 
 impl MessageEncrypter for Sealer {
@@ -153,9 +178,7 @@ impl MessageEncrypter for Sealer {
         msg: OutboundPlainMessage<'_>,
         seq: u64,
     ) -> Result<OutboundOpaqueMessage, Error> {
-        let key = self.key.as_ref().ok_or(Error::EncryptError)?;
         let total = self.encrypted_payload_len(msg.payload.len());
-        let nonce = LcNonce::assume_unique_for_key(Nonce::new(&self.iv, seq).0);
         let mut payload = PrefixedPayload::with_capacity(total);
         payload.extend_from_chunks(&msg.payload);
         let (typ, version) = if self.tls13 {
@@ -172,8 +195,8 @@ impl MessageEncrypter for Sealer {
             total,
             msg.payload.len(),
         );
-        key.seal_in_place_append_tag(nonce, Aad::from(aad.as_slice()), &mut payload)
-            .map_err(|_| Error::EncryptError)?;
+        let tag = self.seal_with_aad(seq, aad.as_slice(), payload.as_mut())?;
+        payload.extend_from_slice(tag.as_ref());
         Ok(OutboundOpaqueMessage::new(typ, version, payload))
     }
 
@@ -182,10 +205,34 @@ impl MessageEncrypter for Sealer {
     }
 }
 
-struct Opener {
+/// ChaCha20-Poly1305 record decrypter (TLS 1.3 or TLS 1.2).
+pub(crate) struct Opener {
     key: Option<LessSafeKey>,
     iv: Iv,
     tls13: bool,
+}
+
+impl Opener {
+    /// The open of both ChaCha20-Poly1305 record paths ([`open_xor_nonce`] with this key and IV).
+    pub(crate) fn open_with_aad(
+        &self,
+        seq: u64,
+        aad: &[u8],
+        in_out: &mut [u8],
+    ) -> Result<usize, Error> {
+        open_xor_nonce(self.key.as_ref(), &self.iv, seq, aad, in_out)
+    }
+}
+
+impl OpenInPlace for LessSafeKey {
+    fn open<'a>(
+        &self,
+        nonce: LcNonce,
+        aad: &[u8],
+        in_out: &'a mut [u8],
+    ) -> Result<&'a mut [u8], aws_lc_rs::error::Unspecified> {
+        self.open_in_place(nonce, Aad::from(aad), in_out)
+    }
 }
 
 impl MessageDecrypter for Opener {
@@ -194,12 +241,10 @@ impl MessageDecrypter for Opener {
         mut msg: InboundOpaqueMessage<'a>,
         seq: u64,
     ) -> Result<InboundPlainMessage<'a>, Error> {
-        let key = self.key.as_ref().ok_or(Error::DecryptError)?;
         let payload = &mut msg.payload;
         if payload.len() < TAG_LEN {
             return Err(Error::DecryptError);
         }
-        let nonce = LcNonce::assume_unique_for_key(Nonce::new(&self.iv, seq).0);
         let aad = aad(
             self.tls13,
             seq,
@@ -208,10 +253,7 @@ impl MessageDecrypter for Opener {
             payload.len(),
             payload.len() - TAG_LEN,
         );
-        let plain = key
-            .open_in_place(nonce, Aad::from(aad.as_slice()), payload)
-            .map_err(|_| Error::DecryptError)?
-            .len();
+        let plain = self.open_with_aad(seq, aad.as_slice(), payload)?;
         payload.truncate(plain);
         if self.tls13 {
             msg.into_tls13_unpadded_message()

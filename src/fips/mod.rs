@@ -11,6 +11,10 @@ use std::fmt;
 
 use crate::Error;
 
+mod self_test;
+
+pub use self_test::{self_test, KatRun, SelfTestReport};
+
 /// Which cargo build this is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Build {
@@ -304,7 +308,8 @@ pub fn status() -> FipsStatus {
 }
 
 /// [`status`], but an error in a FIPS build whose module is not in FIPS mode. Everything that builds a
-/// TLS configuration calls this first, so a FIPS build fails closed.
+/// TLS configuration calls this first, so a FIPS build fails closed. See also [`self_test`], which
+/// calls this and then runs known answers through the provider.
 pub fn check() -> Result<FipsStatus, Error> {
     let status = status();
     if status.build == Build::Fips && !status.fips_mode {
