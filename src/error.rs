@@ -5,7 +5,7 @@
 //! FIPS mode without parsing strings.
 
 /// Everything that can go wrong in meshtls.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The build asked for the FIPS module but the running library is not in FIPS mode.

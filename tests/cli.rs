@@ -117,6 +117,38 @@ fn status_reports_the_build_and_every_algorithm() {
 }
 
 #[test]
+fn self_test_reports_every_kat_with_its_time() {
+    let (rc, v) = json(&["self-test"]);
+    assert_eq!(rc, 0, "{v:#}");
+    let names: Vec<&str> = v["kats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            assert_eq!(k["passed"], true);
+            assert!(k["micros"].is_u64());
+            k["name"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(names, meshtls::fips::SelfTestReport::KATS);
+    assert_eq!(
+        v["build"],
+        if cfg!(feature = "fips") {
+            "fips"
+        } else {
+            "default"
+        }
+    );
+
+    let out = meshtls(&["self-test"]);
+    assert_eq!(code(&out), 0);
+    let text = stdout(&out);
+    for name in meshtls::fips::SelfTestReport::KATS {
+        assert!(text.contains(&format!("pass  {name}")), "{text}");
+    }
+}
+
+#[test]
 fn check_cert_accepts_good_chains() {
     for (name, id) in [
         ("foo-ca1", FOO),

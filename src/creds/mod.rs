@@ -42,7 +42,9 @@ pub(crate) struct Configs {
 /// anchors (one or more PEM certificates). Until a certificate is set, clients connect without a
 /// client certificate and servers refuse handshakes.
 ///
-/// In the FIPS build this first checks that the module is in FIPS mode.
+/// In the FIPS build this first checks that the module is in FIPS mode and runs the TLS-level
+/// self-test (once per process, see [`crate::fips::startup_self_test`]); either failing fails this,
+/// before any configuration exists.
 pub fn watch(
     local_id: Id,
     server_name: ServerName,
@@ -50,6 +52,7 @@ pub fn watch(
 ) -> Result<(Store, Receiver), Error> {
     if cfg!(feature = "fips") {
         crate::fips::check()?;
+        crate::fips::startup_gate()?;
     }
     let roots = TrustRoots::from_pem(roots_pem)?;
     let initial = Configs {

@@ -13,7 +13,8 @@ use crate::Error;
 
 mod self_test;
 
-pub use self_test::{self_test, KatRun, SelfTestReport};
+pub(crate) use self_test::startup_gate;
+pub use self_test::{self_test, startup_self_test, KatRun, SelfTestReport};
 
 /// Which cargo build this is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

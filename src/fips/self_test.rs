@@ -7,6 +7,7 @@
 //! taken from the vectors in `tests/vectors/` (named at each constant), where the full sets run.
 
 use std::fmt;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use rustls::crypto::hmac::Hmac as _;
@@ -165,6 +166,31 @@ pub fn self_test() -> Result<SelfTestReport, Error> {
     Ok(report)
 }
 
+/// The start-up run: [`self_test`] once per process, before the first mesh credentials.
+static STARTUP: OnceLock<Result<SelfTestReport, Error>> = OnceLock::new();
+
+/// The result of the start-up self-test, if it has run. In the FIPS build
+/// [`creds::watch`](crate::creds::watch) runs it before the first configuration exists, and fails
+/// (every time, fail-closed) if it failed; the default build does not run it.
+pub fn startup_self_test() -> Option<&'static Result<SelfTestReport, Error>> {
+    STARTUP.get()
+}
+
+/// Runs the start-up self-test if it has not run in this process; its error, every time, if it failed.
+pub(crate) fn startup_gate() -> Result<(), Error> {
+    gate(&STARTUP, self_test)
+}
+
+fn gate(
+    cell: &OnceLock<Result<SelfTestReport, Error>>,
+    run: impl FnOnce() -> Result<SelfTestReport, Error>,
+) -> Result<(), Error> {
+    match cell.get_or_init(run) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(e.clone()),
+    }
+}
+
 fn expect(ok: bool, detail: &'static str) -> Result<(), &'static str> {
     ok.then_some(()).ok_or(detail)
 }
@@ -290,4 +316,42 @@ fn ecdh_p256() -> Result<(), &'static str> {
 fn hmac_sha256() -> Result<(), &'static str> {
     let tag = hash::HMAC_SHA256.with_key(HMAC_KEY).sign(&[HMAC_MSG]);
     expect(tag.as_ref() == HMAC_TAG, "tag")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn the_gate_runs_once_and_fails_closed() {
+        let runs = AtomicUsize::new(0);
+        let cell = OnceLock::new();
+        let failing = || {
+            runs.fetch_add(1, Ordering::SeqCst);
+            Err(Error::SelfTestFailed {
+                kat: "hmac-sha256",
+                detail: "tag differs",
+            })
+        };
+        for _ in 0..3 {
+            let err = gate(&cell, failing).unwrap_err();
+            assert!(matches!(
+                err,
+                Error::SelfTestFailed {
+                    kat: "hmac-sha256",
+                    ..
+                }
+            ));
+        }
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            1,
+            "run once, refused every time"
+        );
+
+        let cell = OnceLock::new();
+        assert!(gate(&cell, self_test).is_ok());
+        assert!(gate(&cell, || panic!("must not run again")).is_ok());
+    }
 }

@@ -30,6 +30,8 @@ struct Cli {
 enum Command {
     /// The build, the crypto module and its validation, and every algorithm offered.
     Status,
+    /// Run the TLS-level known-answer self-test through the provider, each KAT with its time.
+    SelfTest,
     /// Judge a certificate chain (and optionally its key, trust roots and identity).
     CheckCert {
         /// PEM certificate chain, leaf first.
@@ -103,6 +105,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Status => Ok(status::run()),
+        Command::SelfTest => Ok(status::self_test()),
         Command::CheckCert {
             chain,
             key,

@@ -153,3 +153,32 @@ fn judge(r: &mut Report, status: &fips::FipsStatus, provider_fips: bool) {
         r.finding("the provider offers an algorithm that is not approved");
     }
 }
+
+/// `meshtls self-test`: [`fips::self_test`], each known-answer test with its time.
+pub(crate) fn self_test() -> Report {
+    let mut r = Report::default();
+    r.field("build", "build:", fips::Build::current().to_string());
+    match fips::self_test() {
+        Ok(report) => {
+            let kats: Vec<Value> = report
+                .kats
+                .iter()
+                .map(|k| {
+                    let micros = u64::try_from(k.duration.as_micros()).unwrap_or(u64::MAX);
+                    r.line(format!("  pass  {:<28} {micros:>8} µs", k.name));
+                    json!({ "name": k.name, "passed": true, "micros": micros })
+                })
+                .collect();
+            let total = u64::try_from(report.total().as_micros()).unwrap_or(u64::MAX);
+            r.field("total_micros", "total (µs):", total);
+            r.json.insert("kats".into(), Value::Array(kats));
+        }
+        Err(e) => {
+            r.field("error", "self-test:", format!("FAILED: {e}"));
+            r.finding(format!(
+                "self-test failed: {e}; do not use this build's TLS stack"
+            ));
+        }
+    }
+    r
+}

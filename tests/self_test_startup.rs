@@ -1,0 +1,24 @@
+//! Credential setup runs the self-test once before the first configuration in the FIPS build (and
+//! not in the default build). Its own test binary, so nothing else in the process ran it first.
+
+#[test]
+fn watch_runs_the_startup_self_test_in_the_fips_build_only() {
+    assert!(
+        meshtls::fips::startup_self_test().is_none(),
+        "nothing ran it yet"
+    );
+    let roots = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/certs/roots.pem")).unwrap();
+    let id = "foo.ns1.serviceaccount.identity.linkerd.cluster.local";
+    meshtls::creds::watch(id.parse().unwrap(), id.parse().unwrap(), &roots).unwrap();
+
+    match meshtls::fips::startup_self_test() {
+        Some(Ok(report)) => {
+            assert!(cfg!(feature = "fips"), "the default build does not run it");
+            let names: Vec<_> = report.kats.iter().map(|k| k.name).collect();
+            assert_eq!(names, meshtls::fips::SelfTestReport::KATS);
+            println!("{report}");
+        }
+        Some(Err(e)) => panic!("start-up self-test failed: {e}"),
+        None => assert!(!cfg!(feature = "fips"), "the FIPS build must run it"),
+    }
+}
