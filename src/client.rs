@@ -8,10 +8,11 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use rustls::pki_types;
+use rustls::ClientConfig;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio_rustls::TlsConnector;
@@ -57,15 +58,20 @@ impl NewClient {
 
     /// A connector for one target.
     pub fn new_client(&self, target: ClientTls) -> Connect {
-        let alpn = target.alpn.map(|AlpnProtocols(p)| Arc::new(p));
+        // A validated `Name` is always a valid SNI; should rustls ever disagree, every connect says so.
+        let sni = pki_types::DnsName::try_from(target.server_name.0.as_str().to_string())
+            .map(pki_types::ServerName::DnsName)
+            .map_err(|_| Arc::new(target.server_name.to_string()));
         Connect {
             rx: self.rx.clone(),
-            sni: pki_types::ServerName::DnsName(
-                pki_types::DnsName::try_from(target.server_name.0.as_str().to_string())
-                    .expect("a validated DNS name is a valid SNI"),
-            ),
+            sni,
             server_id: target.server_id,
-            alpn,
+            alpn: target.alpn.map(|AlpnProtocols(p)| {
+                Arc::new(Alpn {
+                    protocols: p,
+                    cache: Mutex::default(),
+                })
+            }),
         }
     }
 }
@@ -76,9 +82,35 @@ impl NewClient {
 #[derive(Clone, Debug)]
 pub struct Connect {
     rx: watch::Receiver<Arc<Configs>>,
-    sni: pki_types::ServerName<'static>,
+    /// The SNI, or the name rustls refused as one.
+    sni: Result<pki_types::ServerName<'static>, Arc<String>>,
     server_id: ServerId,
-    alpn: Option<Arc<Vec<Vec<u8>>>>,
+    alpn: Option<Arc<Alpn>>,
+}
+
+/// The target's ALPN protocols, and the client config with them for the current credentials (made
+/// once per credential update, not per connection).
+#[derive(Debug)]
+struct Alpn {
+    protocols: Vec<Vec<u8>>,
+    /// (the credentials' config, that config with `protocols` set).
+    cache: Mutex<Option<(Arc<ClientConfig>, Arc<ClientConfig>)>>,
+}
+
+impl Alpn {
+    fn config(&self, base: Arc<ClientConfig>) -> Arc<ClientConfig> {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        match &*cache {
+            Some((cached_base, with_alpn)) if Arc::ptr_eq(cached_base, &base) => with_alpn.clone(),
+            _ => {
+                let mut config = (*base).clone();
+                config.alpn_protocols = self.protocols.clone();
+                let config = Arc::new(config);
+                *cache = Some((base, config.clone()));
+                config
+            }
+        }
+    }
 }
 
 impl Connect {
@@ -90,18 +122,18 @@ impl Connect {
     where
         I: AsyncRead + AsyncWrite + Unpin,
     {
+        let sni = self.sni.clone().map_err(|name| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{name} is not a valid SNI"),
+            )
+        })?;
         let config = self.rx.borrow().client.clone();
         let config = match &self.alpn {
             None => config,
-            Some(alpn) => {
-                let mut config = (*config).clone();
-                config.alpn_protocols = alpn.as_ref().clone();
-                Arc::new(config)
-            }
+            Some(alpn) => alpn.config(config),
         };
-        let io = TlsConnector::from(config)
-            .connect(self.sni.clone(), io)
-            .await?;
+        let io = TlsConnector::from(config).connect(sni, io).await?;
         let negotiated = Negotiated::from_state(io.get_ref().1);
         let leaf = negotiated.peer_certificate.as_deref().unwrap_or_default();
         if let Err(error) = identity::verify_id(leaf, &self.server_id.0) {

@@ -81,8 +81,8 @@ async fn mtls_with_spiffe_identities() {
 
 #[tokio::test]
 async fn alpn_is_negotiated_and_optional() {
-    let (_s, foo) = workload(FOO, FOO, "roots.pem", "foo-ca1");
-    let (_c, bar) = workload(BAR, BAR, "roots.pem", "bar-ca1");
+    let (mut foo_store, foo) = workload(FOO, FOO, "roots.pem", "foo-ca1");
+    let (mut bar_store, bar) = workload(BAR, BAR, "roots.pem", "bar-ca1");
     let server = foo
         .server()
         .spawn_with_alpn(vec![b"transport.l5d.io/v1".to_vec(), b"h2".to_vec()])
@@ -100,13 +100,36 @@ async fn alpn_is_negotiated_and_optional() {
         ServerTls::Established {
             negotiated_protocol,
             ..
-        } => assert_eq!(negotiated_protocol, Some(h2)),
+        } => assert_eq!(negotiated_protocol, Some(h2.clone())),
         other => panic!("{other:?}"),
     }
 
     // A client offering no ALPN still connects, with no protocol agreed.
     let io = connect(&bar, addr, target(FOO, FOO)).await.unwrap();
     assert_eq!(io.negotiated_protocol(), None);
+
+    // Both sides keep their ALPN across credential updates: foo rotates to its ca2 certificate, bar
+    // re-sets its own, and the same `Connect` is used before and after.
+    let mut t = target(FOO, FOO);
+    t.alpn = Some(AlpnProtocols(vec![b"h2".to_vec()]));
+    let h2_client = bar.new_client().new_client(t);
+    let (io, _) = h2_client
+        .connect(TcpStream::connect(addr).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(io.negotiated_protocol(), Some(&h2));
+    set(&mut foo_store, "foo-ca2").unwrap();
+    set(&mut bar_store, "bar-ca1").unwrap();
+    let (io, protocol) = h2_client
+        .connect(TcpStream::connect(addr).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(protocol, Some(h2.clone()));
+    assert_eq!(
+        io.negotiated().peer_certificate.as_deref(),
+        Some(&leaf_and_chain("foo-ca2").0 .0[..]),
+        "the new certificate"
+    );
 
     // A client offering only protocols the server does not speak is refused (RFC 7301 §3.2).
     let mut t = target(FOO, FOO);

@@ -12,7 +12,11 @@ fn watch_runs_the_startup_self_test_in_the_fips_build_only() {
     meshtls::creds::watch(id.parse().unwrap(), id.parse().unwrap(), &roots).unwrap();
 
     let ran = meshtls::fips::startup_self_test();
-    assert_eq!(ran.is_some(), cfg!(feature = "fips"), "run in the FIPS build only");
+    assert_eq!(
+        ran.is_some(),
+        cfg!(feature = "fips"),
+        "run in the FIPS build only"
+    );
     if let Some(result) = ran {
         let report = result.as_ref().expect("start-up self-test passed");
         let names: Vec<_> = report.kats.iter().map(|k| k.name).collect();
