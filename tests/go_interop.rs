@@ -10,6 +10,7 @@
 //! it used, so the group is asserted on our side only.
 
 mod common;
+mod mesh_support;
 
 use std::collections::HashMap;
 use std::io;
@@ -349,4 +350,62 @@ fn identity_check_tells_fixtures_apart() {
         Id::Uri("spiffe://cluster.local/ns/ns1/sa/bar")
     ));
     assert!(!has_identity(&spiffe_leaf, Id::Dns(FOO)));
+}
+
+/// The mesh API's client against a Go server whose only identity is a SPIFFE URI: SNI is a DNS
+/// name, the chain is verified without a name match, then the URI SAN is required. Go checks our
+/// DNS identity in turn.
+#[tokio::test]
+async fn mesh_client_requires_the_go_servers_spiffe_identity() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    let (_store, bar) =
+        mesh_support::workload(mesh_support::BAR, mesh_support::BAR, "roots.pem", "bar-ca1");
+    for (required, accepted) in [(SPIFFE_FOO, true), (FOO, false)] {
+        let mut peer = Peer::spawn(
+            "go-peer server",
+            Command::new(go_peer()).arg("server").args(go_args(
+                "spiffe-foo-ca1",
+                Id::Dns(mesh_support::BAR),
+                &[],
+            )),
+            INSTALL,
+        );
+        let addr: SocketAddr = peer.line_after("LISTENING ").parse().unwrap();
+        let tcp = peer.connect(addr);
+        tcp.set_nonblocking(true).unwrap();
+        let tcp = tokio::net::TcpStream::from_std(tcp).unwrap();
+        let target = mesh_support::target(FOO, required);
+        let result = bar.new_client().new_client(target).connect(tcp).await;
+        if !accepted {
+            let err = result
+                .map(|_| ())
+                .expect_err("a DNS identity matched a SPIFFE-only leaf");
+            assert!(
+                matches!(mesh_support::mesh_error(&err), Some(meshtls::Error::IdMismatch { found, .. }) if found == &[SPIFFE_FOO.to_string()]),
+                "{err:?}"
+            );
+            drop(peer);
+            continue;
+        }
+        let (io, _) = result.expect("handshake with the Go server");
+        assert_eq!(io.negotiated().group, Some(default_group()));
+        let mut io = BufReader::new(io);
+        io.write_all(format!("{MESSAGE}\n").as_bytes())
+            .await
+            .unwrap();
+        io.flush().await.unwrap();
+        let mut reply = String::new();
+        io.read_line(&mut reply).await.unwrap();
+        assert_eq!(reply.trim_end(), format!("echo:{MESSAGE}"));
+        io.shutdown().await.unwrap();
+        drop(io);
+        let out = peer.finish();
+        let result = go_result(&out);
+        assert_eq!(
+            result["peer_id"],
+            go_id(Id::Dns(mesh_support::BAR)),
+            "{out:?}"
+        );
+    }
 }
