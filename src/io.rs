@@ -53,25 +53,11 @@ impl Negotiated {
     }
 }
 
-/// Implements `AsyncRead`/`AsyncWrite` for `$ty<I>` by forwarding to its `io` field, and the
-/// accessors both I/O types share.
-macro_rules! tls_io {
-    ($ty:ident) => {
-        impl<I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> tokio::io::AsyncRead
-            for $ty<I>
-        {
-            fn poll_read(
-                mut self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                buf: &mut tokio::io::ReadBuf<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                std::pin::Pin::new(&mut self.io).poll_read(cx, buf)
-            }
-        }
-
-        impl<I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite
-            for $ty<I>
-        {
+/// Implements `AsyncWrite` for `$ty<I>` (with `I` bounded by the given bounds) by forwarding every
+/// method, vectored writes included, to its `io` field.
+macro_rules! forward_async_write {
+    ($ty:ident, $($bound:tt)+) => {
+        impl<I: $($bound)+> tokio::io::AsyncWrite for $ty<I> {
             fn poll_write(
                 mut self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
@@ -106,6 +92,28 @@ macro_rules! tls_io {
                 std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
             }
         }
+    };
+}
+
+pub(crate) use forward_async_write;
+
+/// Implements `AsyncRead`/`AsyncWrite` for `$ty<I>` by forwarding to its `io` field, and the
+/// accessors both I/O types share.
+macro_rules! tls_io {
+    ($ty:ident) => {
+        impl<I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> tokio::io::AsyncRead
+            for $ty<I>
+        {
+            fn poll_read(
+                mut self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::pin::Pin::new(&mut self.io).poll_read(cx, buf)
+            }
+        }
+
+        crate::io::forward_async_write!($ty, tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin);
 
         impl<I> $ty<I> {
             /// The ALPN protocol agreed, if any.
