@@ -10,7 +10,7 @@ use x509_parser::oid_registry::Oid;
 use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::public_key::PublicKey;
 
-use crate::{iso8601, now_secs, read, Fail, Report};
+use crate::{now_secs, read, rfc3339, Fail, Report};
 
 /// What a certificate's public key is, and whether the policy accepts it.
 fn key_kind(cert: &X509Certificate<'_>) -> (String, Option<String>) {
@@ -103,16 +103,22 @@ fn describe(r: &mut Report, which: &str, der: &DerX509, now: i64) -> Result<Valu
     r.line(format!("  issuer         {}", cert.issuer()));
     r.line(format!(
         "  valid          {} .. {} ({days_left} days left)",
-        iso8601(not_before),
-        iso8601(not_after)
+        rfc3339(&cert.validity().not_before),
+        rfc3339(&cert.validity().not_after)
     ));
     r.line(format!("  key            {key}"));
     r.line(format!("  signature      {sig}"));
     if now < not_before {
-        r.finding(format!("{which}: not valid until {}", iso8601(not_before)));
+        r.finding(format!(
+            "{which}: not valid until {}",
+            rfc3339(&cert.validity().not_before)
+        ));
     }
     if now > not_after {
-        r.finding(format!("{which}: expired on {}", iso8601(not_after)));
+        r.finding(format!(
+            "{which}: expired on {}",
+            rfc3339(&cert.validity().not_after)
+        ));
     }
     for f in [key_finding, sig_finding].into_iter().flatten() {
         r.finding(format!("{which}: {f}"));
@@ -120,8 +126,8 @@ fn describe(r: &mut Report, which: &str, der: &DerX509, now: i64) -> Result<Valu
     Ok(json!({
         "subject": cert.subject().to_string(),
         "issuer": cert.issuer().to_string(),
-        "not_before": iso8601(not_before),
-        "not_after": iso8601(not_after),
+        "not_before": rfc3339(&cert.validity().not_before),
+        "not_after": rfc3339(&cert.validity().not_after),
         "days_left": days_left,
         "key": key,
         "signature_algorithm": sig,

@@ -4,6 +4,7 @@
 //! do about it). `--json` prints one JSON object on stdout instead of the human report.
 #![forbid(unsafe_code)]
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -120,9 +121,14 @@ fn main() -> ExitCode {
         Err(fail) => {
             if cli.json {
                 let out = json!({ "ok": false, "error": fail.what, "todo": fail.todo });
-                println!("{out:#}");
+                let _ = emit(&format!("{out:#}\n"));
             }
-            eprintln!("error: {}\n  what to do: {}", fail.what, fail.todo);
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: {}\n  what to do: {}",
+                fail.what,
+                fail.todo
+            );
             ExitCode::from(2)
         }
     }
@@ -130,23 +136,28 @@ fn main() -> ExitCode {
 
 fn finish(report: Report, as_json: bool) -> ExitCode {
     let ok = report.findings.is_empty();
+    let mut text = String::new();
     if as_json {
         let mut obj = report.json;
         obj.insert("findings".into(), json!(report.findings));
         obj.insert("ok".into(), json!(ok));
-        println!("{:#}", Value::Object(obj));
+        text = format!("{:#}\n", Value::Object(obj));
     } else {
         for line in &report.lines {
-            println!("{line}");
+            text.push_str(line);
+            text.push('\n');
         }
         if ok {
-            println!("\nresult: ok (no findings)");
+            text.push_str("\nresult: ok (no findings)\n");
         } else {
-            println!("\nresult: {} finding(s)", report.findings.len());
+            text.push_str(&format!("\nresult: {} finding(s)\n", report.findings.len()));
             for f in &report.findings {
-                println!("  FINDING: {f}");
+                text.push_str(&format!("  FINDING: {f}\n"));
             }
         }
+    }
+    if let Err(code) = emit(&text) {
+        return code;
     }
     if ok {
         ExitCode::SUCCESS
@@ -155,52 +166,85 @@ fn finish(report: Report, as_json: bool) -> ExitCode {
     }
 }
 
-/// Reads a file, or says which and why not.
+/// Writes `text` to stdout. A reader that went away (`meshtls status | head -1`) is a normal end:
+/// nothing more to say, and the exit code stays the verdict's. Any other write error is exit 2.
+fn emit(text: &str) -> Result<(), ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: cannot write to stdout: {e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+/// The most the CLI reads from any one input file: a certificate chain, key or root bundle is a
+/// few kilobytes; anything this large is the wrong file.
+const MAX_INPUT: u64 = 16 << 20;
+
+/// Reads a regular file of at most [`MAX_INPUT`] bytes, or says which and why not.
+///
+/// The file type is checked before opening, so a FIFO or a device (`/dev/zero`) is refused without
+/// blocking or reading; the read itself is bounded too, in case the file grows or is swapped.
 fn read(path: &Path, what: &str) -> Result<Vec<u8>, Fail> {
-    std::fs::read(path).map_err(|e| {
+    let todo = || format!("pass a regular file (at most 16 MiB) as the {what}");
+    let meta = std::fs::metadata(path).map_err(|e| {
         Fail::new(
             format!("cannot read {what} {}: {e}", path.display()),
             format!("check the path and permissions of the {what} file"),
         )
-    })
+    })?;
+    if !meta.is_file() {
+        let kind = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file (a device, FIFO or socket)"
+        };
+        return Err(Fail::new(
+            format!("{what} {} is {kind}", path.display()),
+            todo(),
+        ));
+    }
+    let too_big = || {
+        Fail::new(
+            format!(
+                "{what} {} is larger than 16 MiB: not a certificate, key or root bundle",
+                path.display()
+            ),
+            todo(),
+        )
+    };
+    if meta.len() > MAX_INPUT {
+        return Err(too_big());
+    }
+    let io_fail = |e: std::io::Error| {
+        Fail::new(
+            format!("cannot read {what} {}: {e}", path.display()),
+            format!("check the path and permissions of the {what} file"),
+        )
+    };
+    let file = std::fs::File::open(path).map_err(io_fail)?;
+    let mut data = Vec::new();
+    file.take(MAX_INPUT + 1)
+        .read_to_end(&mut data)
+        .map_err(io_fail)?;
+    if data.len() as u64 > MAX_INPUT {
+        return Err(too_big());
+    }
+    Ok(data)
 }
 
-/// Seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian, UTC).
-fn iso8601(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil-from-days (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+/// A certificate time as an RFC 3339 date (UTC), e.g. `2125-01-01T00:00:00Z`.
+fn rfc3339(t: &x509_parser::time::ASN1Time) -> String {
+    t.to_datetime()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
 }
 
 fn now_secs() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn iso8601() {
-        assert_eq!(super::iso8601(0), "1970-01-01T00:00:00Z");
-        assert_eq!(super::iso8601(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(super::iso8601(1_735_689_599), "2024-12-31T23:59:59Z");
-        assert_eq!(super::iso8601(4_891_363_200), "2125-01-01T00:00:00Z");
-        assert_eq!(super::iso8601(-86_400), "1969-12-31T00:00:00Z");
-    }
 }

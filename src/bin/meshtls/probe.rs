@@ -17,7 +17,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
 use serde_json::json;
 
-use crate::{iso8601, now_secs, read, Fail, Report};
+use crate::{now_secs, read, rfc3339, Fail, Report};
 
 /// `meshtls probe` arguments.
 #[derive(Debug, clap::Args)]
@@ -132,9 +132,30 @@ fn config(args: &Args, verifier: Arc<Verifier>) -> Result<ClientConfig, Fail> {
         }
         _ => builder.with_no_client_auth(),
     };
-    config.alpn_protocols = args.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+    config.alpn_protocols = alpn(&args.alpn)?;
     config.resumption = rustls::client::Resumption::disabled();
     Ok(config)
+}
+
+/// The `--alpn` values as ALPN protocol names: each must be 1 to 255 bytes (RFC 7301 §3.1), or
+/// the ClientHello would be malformed (empty) or carry a truncated length (over 255).
+fn alpn(values: &[String]) -> Result<Vec<Vec<u8>>, Fail> {
+    values
+        .iter()
+        .map(|p| {
+            if (1..=255).contains(&p.len()) {
+                Ok(p.as_bytes().to_vec())
+            } else {
+                Err(Fail::new(
+                    format!(
+                        "--alpn: a protocol name must be 1 to 255 bytes, this one is {} bytes",
+                        p.len()
+                    ),
+                    "pass each ALPN protocol name (e.g. h2, http/1.1) with its own --alpn",
+                ))
+            }
+        })
+        .collect()
 }
 
 pub(crate) fn run(args: &Args) -> Result<Report, Fail> {
@@ -280,7 +301,11 @@ fn report(r: &mut Report, conn: &ClientConnection, id: Option<&Id>, verified: bo
     r.field("peer_identities", "peer identities:", json!(ids));
     if let Ok((_, cert)) = x509_parser::parse_x509_certificate(leaf) {
         let not_after = cert.validity().not_after.timestamp();
-        r.field("peer_not_after", "peer expires:", iso8601(not_after));
+        r.field(
+            "peer_not_after",
+            "peer expires:",
+            rfc3339(&cert.validity().not_after),
+        );
         r.field(
             "peer_days_left",
             "peer days left:",
