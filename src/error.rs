@@ -105,6 +105,10 @@ pub enum Error {
     /// A function that spawns a task was called outside a tokio runtime.
     #[error("must be called from within a tokio runtime")]
     NoRuntime,
+
+    /// A certificate breaks the mesh's certificate rules ([`crate::leaf::check`]).
+    #[error("certificate refused by the mesh's certificate rules: {0}")]
+    Leaf(#[from] crate::leaf::LeafProblem),
 }
 
 fn found_list(found: &[String]) -> String {

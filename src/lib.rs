@@ -11,6 +11,8 @@
 //! - [`creds`]: [`creds::watch`] gives the [`creds::Store`] an identity controller feeds
 //!   certificates to, and the [`creds::Receiver`] that makes clients and servers.
 //! - [`client`] and [`server`]: the handshakes, as `tower::Service`s over any async I/O.
+//! - [`leaf`]: the rules a workload certificate must meet beyond chain verification, enforced on
+//!   the workload's own certificate and on every peer's.
 //! - [`detect`]: reading a ClientHello's SNI to decide whether to terminate TLS.
 // `deny`, not `forbid`: `src/ffi.rs` is the one module allowed FFI (see its SAFETY comments).
 #![deny(unsafe_code)]
@@ -29,6 +31,7 @@ mod ffi;
 pub mod fips;
 pub mod identity;
 mod io;
+pub mod leaf;
 mod provider;
 pub mod server;
 

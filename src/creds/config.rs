@@ -7,13 +7,15 @@
 
 use std::sync::Arc;
 
+use rustls::client::danger::HandshakeSignatureValid;
 use rustls::client::{ResolvesClientCert, Resumption};
-use rustls::server::danger::ClientCertVerifier;
+use rustls::pki_types::{CertificateDer, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{
     ClientHello, NoServerSessionStorage, ResolvesServerCert, WebPkiClientVerifier,
 };
 use rustls::sign::CertifiedKey;
-use rustls::{ClientConfig, RootCertStore, ServerConfig, SignatureScheme};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
 
 use super::verify::AnySanVerifier;
 use crate::Error;
@@ -76,7 +78,8 @@ pub(crate) fn client_verifier(
         .map_err(|e| Error::Config(rustls::Error::General(e.to_string())))
 }
 
-/// A server config presenting `cert`, checking client certificates with `verifier`.
+/// A server config presenting `cert`, checking client certificates with `verifier` and then with
+/// the mesh's certificate rules ([`crate::leaf::check`]).
 pub(crate) fn server(
     verifier: Arc<dyn ClientCertVerifier>,
     cert: Arc<Certified>,
@@ -84,12 +87,63 @@ pub(crate) fn server(
     let mut config = ServerConfig::builder_with_provider(crate::provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(Error::Config)?
-        .with_client_cert_verifier(verifier)
+        .with_client_cert_verifier(Arc::new(LeafRules(verifier)))
         .with_cert_resolver(cert);
     config.session_storage = Arc::new(NoServerSessionStorage {});
     config.send_tls13_tickets = 0;
     check_fips(config.fips())?;
     Ok(config)
+}
+
+/// A client-certificate verifier that also applies [`crate::leaf::check`] to a chain the wrapped verifier accepted.
+#[derive(Debug)]
+struct LeafRules(Arc<dyn ClientCertVerifier>);
+
+impl ClientCertVerifier for LeafRules {
+    fn offer_client_auth(&self) -> bool {
+        self.0.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.0.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        self.0.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        let verified = self.0.verify_client_cert(end_entity, intermediates, now)?;
+        super::verify::leaf_rules(end_entity, intermediates)?;
+        Ok(verified)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
 }
 
 /// In the FIPS build, a config rustls does not consider FIPS is a bug or a module out of FIPS mode:

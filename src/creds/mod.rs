@@ -106,6 +106,8 @@ impl Store {
         self.roots.verify(&leaf, &chain)?;
         // 4. The leaf is for us.
         identity::verify_id(&leaf.0, &self.local_id)?;
+        // 5. The leaf and chain meet the mesh's certificate rules (what peers check too).
+        crate::leaf::verify(&leaf.0, &chain)?;
 
         let leaf_der = CertificateDer::from(leaf.0);
         let intermediates = chain.into_iter().map(|c| CertificateDer::from(c.0));

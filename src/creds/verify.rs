@@ -48,6 +48,18 @@ impl AnySanVerifier {
     }
 }
 
+/// A peer certificate that breaks [`crate::leaf::check`], as the rustls error a handshake fails with.
+pub(crate) fn leaf_rules(
+    end_entity: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+) -> Result<(), Error> {
+    crate::leaf::verify(end_entity, intermediates).map_err(|problem| {
+        Error::InvalidCertificate(rustls::CertificateError::Other(rustls::OtherError(
+            Arc::new(problem),
+        )))
+    })
+}
+
 impl ServerCertVerifier for AnySanVerifier {
     fn verify_server_cert(
         &self,
@@ -58,6 +70,7 @@ impl ServerCertVerifier for AnySanVerifier {
         now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
         self.verify_chain(end_entity, intermediates, now)?;
+        leaf_rules(end_entity, intermediates)?;
         Ok(ServerCertVerified::assertion())
     }
 
