@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use meshtls::creds::{self, TrustRoots};
-use meshtls::{identity, DerX509, Error, Id};
+use meshtls::{identity, leaf, DerX509, Error, Id};
 use serde_json::{json, Value};
 use x509_parser::oid_registry::Oid;
 use x509_parser::prelude::{FromDer, X509Certificate};
@@ -183,8 +183,15 @@ pub(crate) fn run(
         .collect();
     r.field("identities", "identities:", ids.join(", "));
     r.json.insert("identities".into(), json!(ids));
-    if ids.is_empty() {
-        r.finding("leaf: no DNS or URI SAN, so no mesh identity");
+    // The mesh's certificate rules (extensions, SANs, trailing bytes): what Store::set_certificate
+    // and both handshake sides enforce.
+    let problems = leaf::check(&leaf.0, &chain);
+    r.json.insert(
+        "rules".into(),
+        json!(problems.iter().map(|p| p.to_string()).collect::<Vec<_>>()),
+    );
+    for problem in problems {
+        r.finding(problem.to_string());
     }
 
     if let Some(key_der) = key_der {
