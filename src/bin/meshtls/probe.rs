@@ -3,10 +3,10 @@
 //! Blocking I/O with timeouts: connect, handshake, report. A server that offers nothing this build
 //! accepts fails the handshake; that is a finding, reported with rustls's error.
 
-use std::io;
+use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use meshtls::creds::{self, TrustRoots};
@@ -48,10 +48,24 @@ pub(crate) struct Args {
 }
 
 /// Checks the chain if roots were given, else accepts it for the report; handshake signatures are
-/// always verified with the provider's algorithms.
+/// always verified with the provider's algorithms, and the scheme the server signed with is kept
+/// for the report.
 #[derive(Debug)]
 struct Verifier {
     roots: Option<TrustRoots>,
+    scheme: Mutex<Option<SignatureScheme>>,
+}
+
+impl Verifier {
+    fn record(&self, scheme: SignatureScheme) {
+        if let Ok(mut seen) = self.scheme.lock() {
+            *seen = Some(scheme);
+        }
+    }
+
+    fn scheme(&self) -> Option<SignatureScheme> {
+        self.scheme.lock().ok().and_then(|s| *s)
+    }
 }
 
 impl ServerCertVerifier for Verifier {
@@ -81,6 +95,7 @@ impl ServerCertVerifier for Verifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.record(dss.scheme);
         let algs = meshtls::provider().signature_verification_algorithms;
         verify_tls12_signature(message, cert, dss, &algs)
     }
@@ -91,6 +106,7 @@ impl ServerCertVerifier for Verifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.record(dss.scheme);
         let algs = meshtls::provider().signature_verification_algorithms;
         verify_tls13_signature(message, cert, dss, &algs)
     }
@@ -178,8 +194,11 @@ pub(crate) fn run(args: &Args) -> Result<Report, Fail> {
         })?),
     };
     let verify_chain = roots.is_some();
-    let verifier = Arc::new(Verifier { roots });
-    let config = config(args, verifier)?;
+    let verifier = Arc::new(Verifier {
+        roots,
+        scheme: Mutex::new(None),
+    });
+    let config = config(args, verifier.clone())?;
 
     let host = args.addr.rsplit_once(':').map_or("", |(h, _)| h);
     let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -198,7 +217,7 @@ pub(crate) fn run(args: &Args) -> Result<Report, Fail> {
         .map_err(|e| Fail::new(format!("{}: {e}", args.addr), "pass host:port"))?
         .next()
         .ok_or_else(|| Fail::new(format!("{}: no address", args.addr), "pass host:port"))?;
-    let mut tcp = TcpStream::connect_timeout(&addr, timeout).map_err(|e| {
+    let tcp = TcpStream::connect_timeout(&addr, timeout).map_err(|e| {
         Fail::new(
             format!("cannot connect to {addr}: {e}"),
             "check the address and that the server is listening",
@@ -218,43 +237,178 @@ pub(crate) fn run(args: &Args) -> Result<Report, Fail> {
     let mut r = Report::default();
     r.field("server", "server:", addr.to_string());
     r.field("sni", "SNI sent:", sni);
+    let mut io = Recorder {
+        tcp,
+        first: Vec::new(),
+    };
     while conn.is_handshaking() {
-        match conn.complete_io(&mut tcp) {
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err(Fail::new(
-                    format!("no answer from {addr} within {}s", timeout.as_secs()),
-                    "check that it is a TLS server, or raise --timeout",
-                ))
-            }
-            Err(e) => {
-                let tls = e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>());
-                if let Some(tls) = tls {
-                    r.field("handshake", "handshake:", format!("FAILED: {tls}"));
-                    r.finding(format!(
-                        "handshake failed: {tls} (the server offers nothing this build accepts, \
-                         or refused us)"
-                    ));
-                    return Ok(r);
-                }
-                return Err(io_fail(e));
-            }
+        let Err(e) = conn.complete_io(&mut io) else {
+            continue;
+        };
+        // Whatever rustls made of them, bytes that cannot start a TLS record mean the peer does
+        // not speak TLS: a usage error (wrong port?), not a finding about its algorithms.
+        if let Some(what) = not_tls(&io.first) {
+            return Err(Fail::new(
+                format!("{addr} is not a TLS server: {what}"),
+                "check the address and port: point the probe at the TLS listener",
+            ));
         }
+        if matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        ) {
+            return Err(Fail::new(
+                format!("no answer from {addr} within {}s", timeout.as_secs()),
+                "check that it is a TLS server, or raise --timeout",
+            ));
+        }
+        let Some(tls) = e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) else {
+            return Err(io_fail(e));
+        };
+        let text = tls_text(tls);
+        r.field("handshake", "handshake:", format!("FAILED: {text}"));
+        if no_common_algorithm(tls) {
+            r.field("failure", "failure:", "no_common_algorithm");
+            r.finding(format!(
+                "no algorithm in common with the server: {text} (it offers no version, suite, \
+                 group or signature scheme this build accepts)"
+            ));
+        } else {
+            r.field("failure", "failure:", "handshake");
+            r.finding(format!("handshake failed: {text}"));
+        }
+        return Ok(r);
     }
     // A close_notify, so the server sees a clean end; the report does not depend on it.
     conn.send_close_notify();
-    let _ = conn.complete_io(&mut tcp);
+    let _ = conn.complete_io(&mut io);
 
-    report(&mut r, &conn, id.as_ref(), verify_chain);
+    report(&mut r, &conn, id.as_ref(), verify_chain, verifier.scheme());
     Ok(r)
 }
 
-fn report(r: &mut Report, conn: &ClientConnection, id: Option<&Id>, verified: bool) {
+/// The TCP stream, keeping the first bytes the server sent (to tell "not TLS" apart).
+struct Recorder {
+    tcp: TcpStream,
+    first: Vec<u8>,
+}
+
+impl Read for Recorder {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.tcp.read(buf)?;
+        let keep = 16usize.saturating_sub(self.first.len()).min(n);
+        self.first.extend_from_slice(&buf[..keep]);
+        Ok(n)
+    }
+}
+
+impl Write for Recorder {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.tcp.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.tcp.flush()
+    }
+}
+
+/// Why `first` (the first bytes a peer sent) cannot be TLS, or `None` if they can (or none came).
+/// A TLS record starts with a content type 20..=24 and a protocol version 3.x (RFC 8446 §5.1).
+fn not_tls(first: &[u8]) -> Option<String> {
+    let tls = match first {
+        [] => return None,
+        [kind] => (20..=24).contains(kind),
+        [kind, major, ..] => (20..=24).contains(kind) && *major == 3,
+    };
+    if tls {
+        return None;
+    }
+    if first.starts_with(b"HTTP/") {
+        let line: String = first
+            .iter()
+            .take_while(|b| **b != b'\r' && **b != b'\n')
+            .map(|b| char::from(*b))
+            .collect();
+        return Some(format!("it answered in plain HTTP ({line:?}...)"));
+    }
+    let hex: Vec<String> = first.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    Some(format!(
+        "its first bytes ({}) are not a TLS record",
+        hex.join(" ")
+    ))
+}
+
+/// A handshake that failed because the two sides share no version, suite, group or signature
+/// scheme: the server's alert says so, or rustls found nothing acceptable in what it chose.
+fn no_common_algorithm(e: &rustls::Error) -> bool {
+    use rustls::AlertDescription as A;
+    match e {
+        rustls::Error::AlertReceived(a) => matches!(
+            a,
+            A::HandshakeFailure | A::InsufficientSecurity | A::ProtocolVersion
+        ),
+        rustls::Error::PeerIncompatible(_) => true,
+        _ => false,
+    }
+}
+
+/// A rustls error as a sentence: alerts by their RFC 8446 names, certificate errors in words, and
+/// the mesh's own certificate rules as their text (rustls shows those with `Debug`).
+fn tls_text(e: &rustls::Error) -> String {
+    use rustls::{AlertDescription as A, CertificateError as C};
+    match e {
+        rustls::Error::AlertReceived(a) => {
+            let name = match a {
+                A::HandshakeFailure => "handshake_failure",
+                A::InsufficientSecurity => "insufficient_security",
+                A::ProtocolVersion => "protocol_version",
+                A::BadCertificate => "bad_certificate",
+                A::UnsupportedCertificate => "unsupported_certificate",
+                A::CertificateRequired => "certificate_required",
+                A::UnknownCA => "unknown_ca",
+                A::NoApplicationProtocol => "no_application_protocol",
+                A::IllegalParameter => "illegal_parameter",
+                A::DecodeError => "decode_error",
+                A::InternalError => "internal_error",
+                A::UnrecognisedName => "unrecognized_name",
+                A::AccessDenied => "access_denied",
+                _ => return format!("the server sent fatal alert {}", u8::from(*a)),
+            };
+            format!("the server sent the fatal alert {name}")
+        }
+        rustls::Error::PeerIncompatible(_) => {
+            "the server's hello is incompatible with what this build offers".into()
+        }
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::UnknownIssuer => {
+                "the server's chain does not lead to any of --roots (UnknownIssuer)".into()
+            }
+            C::Expired | C::ExpiredContext { .. } => "the server's certificate has expired".into(),
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                "the server's certificate is not valid yet".into()
+            }
+            C::BadSignature => "a signature in the server's chain does not verify".into(),
+            C::UnsupportedSignatureAlgorithmContext { .. } => {
+                "the server's chain is signed with an algorithm this build does not verify".into()
+            }
+            C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
+                "the server's certificate does not allow serverAuth".into()
+            }
+            C::BadEncoding => "the server's certificate is not valid DER".into(),
+            C::Other(other) => format!("the server's certificate: {}", other.0),
+            other => format!("the server's certificate: {other}"),
+        },
+        other => other.to_string(),
+    }
+}
+
+fn report(
+    r: &mut Report,
+    conn: &ClientConnection,
+    id: Option<&Id>,
+    verified: bool,
+    scheme: Option<SignatureScheme>,
+) {
     r.field("handshake", "handshake:", "ok");
     let version = conn.protocol_version().map(|v| format!("{v:?}"));
     r.field("version", "version:", version.unwrap_or_default());
@@ -281,6 +435,17 @@ fn report(r: &mut Report, conn: &ClientConnection, id: Option<&Id>, verified: bo
         .map(|p| String::from_utf8_lossy(p).into_owned());
     r.field("alpn", "ALPN:", alpn.map_or(json!(null), |a| json!(a)));
     r.field("chain_verified", "chain verified:", verified);
+    if !verified {
+        r.finding(
+            "the server's chain was not verified (no --roots): its identity and trust are \
+             unproven; pass --roots with the mesh's trust anchors",
+        );
+    }
+    r.field(
+        "signature_scheme",
+        "server signed with:",
+        scheme.map_or(json!(null), |s| json!(format!("{s:?}"))),
+    );
     if !suite_ok {
         r.finding("negotiated cipher suite is not FIPS-approved");
     }
