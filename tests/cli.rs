@@ -82,7 +82,27 @@ fn status_reports_the_build_and_every_algorithm() {
                 .map(|x| x["approved"].as_bool().unwrap())
         })
         .collect();
-    if cfg!(feature = "fips") {
+    if cfg!(all(feature = "fips", feature = "non-fips")) {
+        // `--features fips` on top of the defaults links aws-lc-sys too: never certified.
+        assert_eq!(
+            v["crypto_libraries"],
+            serde_json::json!(["aws-lc-fips-sys", "aws-lc-sys"])
+        );
+        assert_eq!(v["validation"]["claim"], "unvalidated", "{v:#}");
+        assert_eq!(v["validation"]["certificate"], Value::Null);
+        let findings = v["findings"].as_array().unwrap();
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.as_str().unwrap().contains("two crypto libraries")),
+            "{v:#}"
+        );
+        assert_eq!(rc, 1, "two crypto libraries are a finding");
+    } else if cfg!(feature = "fips") {
+        assert_eq!(
+            v["crypto_libraries"],
+            serde_json::json!(["aws-lc-fips-sys"])
+        );
         assert_eq!(v["build"], "fips");
         assert_eq!(v["fips_mode"], true);
         assert_eq!(v["module"], "AWS-LC-FIPS");
@@ -97,6 +117,7 @@ fn status_reports_the_build_and_every_algorithm() {
         assert_eq!(rc, 0);
     } else {
         assert_eq!(v["build"], "default");
+        assert_eq!(v["crypto_libraries"], serde_json::json!(["aws-lc-sys"]));
         assert_eq!(v["fips_mode"], false);
         assert_eq!(v["validation"]["claim"], "unvalidated");
         assert!(
