@@ -22,7 +22,12 @@ run() {
     cargo test --locked "$@" -- --show-output
 }
 
-run
-run --no-default-features --features fips,cli
-run --no-default-features --features fips,tls12
+# `kat` (test suite only) exposes the fixed-key/fixed-nonce entry points the known-answer tests use.
+run --features kat
+run --no-default-features --features fips,cli,kat
+run --no-default-features --features fips,tls12,kat
 run --features fips --test policy
+# The regulated library exactly as a product builds it (no `kat`): its doctests include the proof
+# that it has no test-only API (src/lib.rs), and its unit tests.
+run --no-default-features --features fips --lib
+run --no-default-features --features fips --doc

@@ -3,6 +3,8 @@
 //!
 //! - [`provider()`]: our own rustls [`CryptoProvider`](rustls::crypto::CryptoProvider); every
 //!   algorithm comes from the one module the build selects.
+//! - [`policy`]: the one table of every algorithm, whether this build has it and whether the FIPS
+//!   module approves it; the provider, the CLI and the self-test read it.
 //! - [`fips`]: what module runs, whether it is in FIPS mode, and what the build may claim about it.
 //!
 //! The mesh API, in the shape of the Linkerd proxy's (`linkerd-identity`, `linkerd-meshtls`,
@@ -14,6 +16,32 @@
 //! - [`leaf`]: the rules a workload certificate must meet beyond chain verification, enforced on
 //!   the workload's own certificate and on every peer's.
 //! - [`detect`]: reading a ClientHello's SNI to decide whether to terminate TLS.
+#![cfg_attr(
+    not(feature = "kat"),
+    doc = r#"
+## No test-only API
+
+This build has no `meshtls::kat`: no key exchange from a chosen private key and no record sealing
+with a chosen nonce. Those entry points exist only with the test suite's `kat` cargo feature, which
+no product build turns on. This doctest proves it for the build it runs in (`scripts/test.sh` runs
+it on the regulated build): the line below must not compile.
+
+```compile_fail
+use meshtls::kat as _;
+```
+"#
+)]
+#![cfg_attr(
+    feature = "kat",
+    doc = r#"
+With the test suite's `kat` feature the same line compiles, so the check above fails only because
+the module is absent:
+
+```
+use meshtls::kat as _;
+```
+"#
+)]
 // `deny`, not `forbid`: `src/ffi.rs` is the one module allowed FFI (see its SAFETY comments).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -41,8 +69,10 @@ pub use identity::{
     AlpnProtocols, ClientId, Credentials, DerX509, Id, NegotiatedProtocol, ServerId, ServerName,
 };
 pub use io::{Negotiated, PeerAddr};
-/// Not API: internal objects for known-answer tests and the self-test (see the module's docs).
+/// Not API: fixed-key and fixed-nonce entry points for the known-answer tests, compiled only with
+/// the test suite's `kat` feature (see the module's docs and FIPS.md).
+#[cfg(feature = "kat")]
 #[doc(hidden)]
 pub use provider::kat;
-pub use provider::provider;
+pub use provider::{policy, provider};
 pub use server::{Server, ServerIo, ServerTls};

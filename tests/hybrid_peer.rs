@@ -19,10 +19,14 @@ use rustls::{ClientConnection, NamedGroup, ServerConnection, StreamOwned};
 const TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Builds the peer once (a no-op when `.ci/run` already built it) and returns its path.
+///
+/// The peer gets its own `--target-dir`, so where it lands does not depend on `CARGO_TARGET_DIR`
+/// (which cargo would otherwise honour for the peer too, and which this test cannot guess).
 fn peer() -> &'static PathBuf {
     static PEER: OnceLock<PathBuf> = OnceLock::new();
     PEER.get_or_init(|| {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/rustls-peer");
+        let target = dir.join("target");
         let mut build = Command::new(env!("CARGO"));
         build
             .args([
@@ -32,8 +36,10 @@ fn peer() -> &'static PathBuf {
                 "--quiet",
                 "--manifest-path",
             ])
-            .arg(dir.join("Cargo.toml"));
-        let bin = dir.join("target/release/rustls-peer");
+            .arg(dir.join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target);
+        let bin = target.join("release/rustls-peer");
         println!("peer: {}", build_peer(&mut build, &bin));
         bin
     })

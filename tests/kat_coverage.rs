@@ -1,13 +1,13 @@
-//! Coverage guard: every cipher suite, key-exchange group and signature verification algorithm the
-//! provider offers in this build must have known-answer tests, listed below. A component missing
-//! from the table (say, a suite added to the provider) fails this test, and so does a table entry
-//! naming a test function that does not exist.
+//! Coverage guard: every row of the policy table the provider offers in this build (version, suite,
+//! group, signature scheme, key type) must have known-answer tests, listed below. A row missing here
+//! (say, a suite added to the table) fails this test, and so does an entry naming a test function
+//! that does not exist.
 
-/// (component name as the provider reports it, the KAT tests covering it as `file::function`).
+/// (policy-table row name, the KAT tests covering it as `file::function`).
 const COVERAGE: &[(&str, &[&str])] = &[
     // TLS 1.3 suites: hash, HKDF/key schedule, record protection.
     (
-        "TLS13_AES_256_GCM_SHA384",
+        "TLS_AES_256_GCM_SHA384",
         &[
             "kat_hash::sha384_short_and_long",
             "kat_kdf::tls13_kdf_acvp",
@@ -17,7 +17,7 @@ const COVERAGE: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "TLS13_AES_128_GCM_SHA256",
+        "TLS_AES_128_GCM_SHA256",
         &[
             "kat_hash::sha256_short_and_long",
             "kat_kdf::tls13_key_schedule_rfc8448",
@@ -27,7 +27,7 @@ const COVERAGE: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "TLS13_CHACHA20_POLY1305_SHA256",
+        "TLS_CHACHA20_POLY1305_SHA256",
         &[
             "kat_kdf::tls13_kdf_acvp",
             "kat_aead::chacha20_poly1305_wycheproof",
@@ -100,14 +100,14 @@ const COVERAGE: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "X25519",
+        "x25519",
         &[
             "kat_kx::x25519_rfc7748",
             "kat_kdf::tls13_key_schedule_rfc8448",
         ],
     ),
     (
-        "secp256r1MLKEM768",
+        "SecP256r1MLKEM768",
         &[
             "kat_kx::mlkem768_kat_through_hybrids",
             "kat_kx::mlkem768_wycheproof_through_hybrids",
@@ -120,32 +120,15 @@ const COVERAGE: &[(&str, &[&str])] = &[
             "kat_kx::mlkem768_wycheproof_through_hybrids",
         ],
     ),
-    // Signature verification algorithms.
+    // Handshake signature schemes.
     (
-        "ecdsa-p256-sha256",
-        &["kat_sig::ecdsa_cavp", "kat_sig::ecdsa_wycheproof"],
-    ),
-    ("ecdsa-p256-sha384", &["kat_sig::ecdsa_cavp"]),
-    ("ecdsa-p384-sha256", &["kat_sig::ecdsa_cavp"]),
-    (
-        "ecdsa-p384-sha384",
+        "ecdsa_secp384r1_sha384",
         &["kat_sig::ecdsa_cavp", "kat_sig::ecdsa_wycheproof"],
     ),
     (
-        "rsa-pkcs1-sha256",
-        &["kat_sig::rsa_pkcs1_cavp", "kat_sig::rsa_pkcs1_wycheproof"],
+        "ecdsa_secp256r1_sha256",
+        &["kat_sig::ecdsa_cavp", "kat_sig::ecdsa_wycheproof"],
     ),
-    (
-        "rsa-pkcs1-sha384",
-        &["kat_sig::rsa_pkcs1_cavp", "kat_sig::rsa_pkcs1_wycheproof"],
-    ),
-    (
-        "rsa-pkcs1-sha512",
-        &["kat_sig::rsa_pkcs1_cavp", "kat_sig::rsa_pkcs1_wycheproof"],
-    ),
-    ("rsa-pss-sha256", &["kat_sig::rsa_pss_wycheproof"]),
-    ("rsa-pss-sha384", &["kat_sig::rsa_pss_wycheproof"]),
-    ("rsa-pss-sha512", &["kat_sig::rsa_pss_wycheproof"]),
     (
         "ed25519",
         &[
@@ -153,24 +136,75 @@ const COVERAGE: &[(&str, &[&str])] = &[
             "kat_sign::ed25519_sign_input",
         ],
     ),
+    ("rsa_pss_rsae_sha512", &["kat_sig::rsa_pss_wycheproof"]),
+    ("rsa_pss_rsae_sha384", &["kat_sig::rsa_pss_wycheproof"]),
+    ("rsa_pss_rsae_sha256", &["kat_sig::rsa_pss_wycheproof"]),
+    (
+        "rsa_pkcs1_sha512",
+        &["kat_sig::rsa_pkcs1_cavp", "kat_sig::rsa_pkcs1_wycheproof"],
+    ),
+    (
+        "rsa_pkcs1_sha384",
+        &["kat_sig::rsa_pkcs1_cavp", "kat_sig::rsa_pkcs1_wycheproof"],
+    ),
+    (
+        "rsa_pkcs1_sha256",
+        &["kat_sig::rsa_pkcs1_cavp", "kat_sig::rsa_pkcs1_wycheproof"],
+    ),
+    // Key types (their certificate signature verifiers, and signing).
+    (
+        "ECDSA P-256",
+        &[
+            "kat_sig::ecdsa_cavp",
+            "kat_sign::certs_keys_choose_sign_verify",
+        ],
+    ),
+    (
+        "ECDSA P-384",
+        &[
+            "kat_sig::ecdsa_cavp",
+            "kat_sign::certs_keys_choose_sign_verify",
+        ],
+    ),
+    (
+        "RSA",
+        &[
+            "kat_sig::rsa_pkcs1_cavp",
+            "kat_sig::rsa_pss_wycheproof",
+            "kat_sign::certs_keys_choose_sign_verify",
+        ],
+    ),
+    (
+        "Ed25519",
+        &[
+            "kat_sig::ed25519_wycheproof",
+            "kat_sign::ed25519_sign_input",
+        ],
+    ),
+    // Protocol versions: their key schedules.
+    (
+        "TLSv1.3",
+        &[
+            "kat_kdf::tls13_key_schedule_rfc8448",
+            "kat_kdf::tls13_kdf_acvp",
+        ],
+    ),
+    (
+        "TLSv1.2",
+        &[
+            "kat_prf::tls12_kdf_acvp_ems",
+            "kat_prf::tls12_kdf_acvp_components",
+        ],
+    ),
 ];
 
-/// Every component of this build's provider, by the name the table uses.
-fn components() -> Vec<String> {
-    let p = meshtls::provider();
-    let mut names: Vec<String> = p
-        .cipher_suites
+/// Every row of the policy table this build's provider offers, by name.
+fn components() -> Vec<&'static str> {
+    meshtls::policy::table()
         .iter()
-        .map(|s| format!("{:?}", s.suite()))
-        .collect();
-    names.extend(p.kx_groups.iter().map(|g| format!("{:?}", g.name())));
-    names.extend(
-        p.signature_verification_algorithms
-            .all
-            .iter()
-            .map(|v| format!("{v:?}")),
-    );
-    names
+        .filter(|row| row.offered())
+        .map(|row| row.name)
+        .collect()
 }
 
 /// Whether `tests/<file>.rs` defines test function `function`.
@@ -198,7 +232,7 @@ fn every_component_has_a_kat() {
                     assert!(test_exists(t), "{name}: no KAT test {t}");
                 }
             }
-            None => uncovered.push(name.clone()),
+            None => uncovered.push(*name),
         }
     }
     assert!(

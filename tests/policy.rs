@@ -55,11 +55,17 @@ fn algorithm_lists_are_exactly_these() {
     let suites: Vec<CipherSuite> = p.cipher_suites.iter().map(|s| s.suite()).collect();
     let groups: Vec<NamedGroup> = p.kx_groups.iter().map(|g| g.name()).collect();
     let schemes = p.signature_verification_algorithms.supported_schemes();
-    let verifiers: Vec<String> = p
+    // Verifiers by their (public key, signature) algorithm identifiers, as webpki matches them.
+    let verifiers: Vec<(Vec<u8>, Vec<u8>)> = p
         .signature_verification_algorithms
         .all
         .iter()
-        .map(|a| format!("{a:?}"))
+        .map(|a| {
+            (
+                a.public_key_alg_id().to_vec(),
+                a.signature_alg_id().to_vec(),
+            )
+        })
         .collect();
 
     let mut want_suites = vec![
@@ -118,21 +124,117 @@ fn algorithm_lists_are_exactly_these() {
             SignatureScheme::RSA_PKCS1_SHA256,
         ]
     );
+    use rustls::pki_types::alg_id as id;
+    let want: Vec<(Vec<u8>, Vec<u8>)> = [
+        (id::ECDSA_P256, id::ECDSA_SHA256),
+        (id::ECDSA_P256, id::ECDSA_SHA384),
+        (id::ECDSA_P384, id::ECDSA_SHA256),
+        (id::ECDSA_P384, id::ECDSA_SHA384),
+        (id::RSA_ENCRYPTION, id::RSA_PKCS1_SHA256),
+        (id::RSA_ENCRYPTION, id::RSA_PKCS1_SHA384),
+        (id::RSA_ENCRYPTION, id::RSA_PKCS1_SHA512),
+        (id::RSA_ENCRYPTION, id::RSA_PSS_SHA256),
+        (id::RSA_ENCRYPTION, id::RSA_PSS_SHA384),
+        (id::RSA_ENCRYPTION, id::RSA_PSS_SHA512),
+        (id::ED25519, id::ED25519),
+    ]
+    .iter()
+    .map(|(k, s)| (k.to_vec(), s.to_vec()))
+    .collect();
+    assert_eq!(verifiers, want);
+}
+
+/// The one table and the objects the provider hands rustls agree, row by row: the provider's lists
+/// are exactly the offered rows in order; each object's wire id is its row's; each object's own
+/// `fips()` is "module in FIPS mode and the row is approved"; a FIPS build offers only approved
+/// rows; every scheme's and key type's verifiers are among the provider's.
+#[test]
+fn the_policy_table_is_what_the_provider_offers() {
+    use meshtls::policy::{self, Kind};
+    let p = meshtls::provider();
+    let fips_mode = meshtls::fips::status().fips_mode;
+    let offered = |kind| -> Vec<&policy::Algorithm> {
+        policy::table()
+            .iter()
+            .filter(|r| r.kind == kind && r.offered())
+            .collect()
+    };
+
+    let suites = offered(Kind::Suite);
+    assert_eq!(suites.len(), p.cipher_suites.len());
+    for (row, suite) in suites.iter().zip(&p.cipher_suites) {
+        assert_eq!(row.wire, Some(u16::from(suite.suite())), "{}", row.name);
+        assert_eq!(
+            suite.fips(),
+            fips_mode && row.approval.is_approved(),
+            "{}",
+            row.name
+        );
+        assert_eq!(policy::suite(suite.suite()).map(|r| r.name), Some(row.name));
+    }
+    let groups = offered(Kind::Group);
+    assert_eq!(groups.len(), p.kx_groups.len());
+    for (row, group) in groups.iter().zip(&p.kx_groups) {
+        assert_eq!(row.wire, Some(u16::from(group.name())), "{}", row.name);
+        assert_eq!(
+            group.fips(),
+            fips_mode && row.approval.is_approved(),
+            "{}",
+            row.name
+        );
+    }
+    let schemes = offered(Kind::SignatureScheme);
+    let mapping = p.signature_verification_algorithms.mapping;
+    assert_eq!(schemes.len(), mapping.len());
+    for (row, (scheme, verifiers)) in schemes.iter().zip(mapping) {
+        assert_eq!(row.wire, Some(u16::from(*scheme)), "{}", row.name);
+        assert_eq!(verifiers.len(), row.verifiers().len(), "{}", row.name);
+        for v in *verifiers {
+            assert_eq!(
+                v.fips(),
+                fips_mode && row.approval.is_approved(),
+                "{}",
+                row.name
+            );
+        }
+    }
+    let all = p.signature_verification_algorithms.all;
+    let from_keys: usize = offered(Kind::Key).iter().map(|r| r.verifiers().len()).sum();
+    assert_eq!(all.len(), from_keys);
+    for row in offered(Kind::SignatureScheme) {
+        for v in row.verifiers() {
+            let same = |a: &&dyn rustls::pki_types::SignatureVerificationAlgorithm| {
+                a.public_key_alg_id() == v.public_key_alg_id()
+                    && a.signature_alg_id() == v.signature_alg_id()
+            };
+            assert!(all.iter().any(same), "{}: verifier not in `all`", row.name);
+        }
+    }
+    let versions = offered(Kind::Version);
     assert_eq!(
-        verifiers,
-        [
-            "ecdsa-p256-sha256",
-            "ecdsa-p256-sha384",
-            "ecdsa-p384-sha256",
-            "ecdsa-p384-sha384",
-            "rsa-pkcs1-sha256",
-            "rsa-pkcs1-sha384",
-            "rsa-pkcs1-sha512",
-            "rsa-pss-sha256",
-            "rsa-pss-sha384",
-            "rsa-pss-sha512",
-            "ed25519",
-        ]
+        versions.iter().map(|r| r.name).collect::<Vec<_>>(),
+        if cfg!(feature = "tls12") {
+            vec!["TLSv1.3", "TLSv1.2"]
+        } else {
+            vec!["TLSv1.3"]
+        }
+    );
+    for row in policy::table() {
+        if cfg!(feature = "fips") {
+            assert_eq!(row.offered(), row.in_build(), "{}", row.name);
+            assert!(
+                !row.offered() || row.approval.is_approved(),
+                "FIPS build offers unapproved {}",
+                row.name
+            );
+        }
+        assert!(!row.approval.text().is_empty(), "{}", row.name);
+    }
+    assert_eq!(p.fips(), fips_mode);
+    println!(
+        "policy table: {} rows, {} offered in this build",
+        policy::table().len(),
+        policy::table().iter().filter(|r| r.offered()).count()
     );
 }
 

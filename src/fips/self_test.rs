@@ -13,12 +13,13 @@ use std::time::{Duration, Instant};
 use rustls::crypto::hmac::Hmac as _;
 use rustls::crypto::tls13::{Hkdf as _, HkdfExpander, OkmBlock};
 use rustls::crypto::ActiveKeyExchange as _;
-use rustls::pki_types::SignatureVerificationAlgorithm as _;
 
 use super::{check, Build};
-use crate::kat::{self, RecordAead};
-use crate::provider::{hash, kx, tls13, verify};
+use crate::policy::Kind;
+use crate::provider::kat::{self, RecordAead};
+use crate::provider::{hash, kx, tls13};
 use crate::Error;
+use rustls::pki_types::alg_id;
 
 /// Decodes hex at compile time (a malformed constant is a build error, never a runtime panic).
 const fn hex<const N: usize>(s: &str) -> [u8; N] {
@@ -87,6 +88,8 @@ pub struct KatRun {
     pub name: &'static str,
     /// Wall-clock time it took.
     pub duration: Duration,
+    /// The `(kind, name)` rows of [`crate::policy::table`] whose objects it ran.
+    pub covers: &'static [(Kind, &'static str)],
 }
 
 /// What [`self_test`] ran: every known-answer test, in order, all passed.
@@ -99,16 +102,68 @@ pub struct SelfTestReport {
     pub kats: Vec<KatRun>,
 }
 
+/// One known-answer test: its name, the policy-table rows whose objects it runs, and the check.
+struct Kat {
+    name: &'static str,
+    /// `(kind, name)` of the rows of [`crate::policy::table`] it exercises.
+    covers: &'static [(Kind, &'static str)],
+    run: fn() -> Result<(), &'static str>,
+}
+
+/// Every known-answer test, in the order [`self_test`] runs them.
+const KATS: [Kat; 6] = [
+    Kat {
+        name: "tls13-key-schedule-rfc8448",
+        covers: &[(Kind::Suite, "TLS_AES_128_GCM_SHA256")],
+        run: key_schedule,
+    },
+    Kat {
+        name: "aes-128-gcm-record-seal",
+        covers: &[(Kind::Suite, "TLS_AES_128_GCM_SHA256")],
+        run: gcm_seal,
+    },
+    Kat {
+        name: "aes-128-gcm-record-open",
+        covers: &[(Kind::Suite, "TLS_AES_128_GCM_SHA256")],
+        run: gcm_open,
+    },
+    Kat {
+        name: "ecdsa-p256-sha256-verify",
+        covers: &[
+            (Kind::SignatureScheme, "ecdsa_secp256r1_sha256"),
+            (Kind::Key, "ECDSA P-256"),
+        ],
+        run: ecdsa_verify,
+    },
+    Kat {
+        name: "ecdh-p256",
+        covers: &[
+            (Kind::Group, "secp256r1"),
+            (Kind::Group, "SecP256r1MLKEM768"),
+        ],
+        run: ecdh_p256,
+    },
+    Kat {
+        name: "hmac-sha256",
+        covers: &[(Kind::Suite, "TLS_AES_128_GCM_SHA256")],
+        run: hmac_sha256,
+    },
+];
+
+/// The names of [`KATS`], as a constant.
+const KAT_NAMES: [&str; KATS.len()] = {
+    let mut names = [""; KATS.len()];
+    let mut i = 0;
+    while i < KATS.len() {
+        names[i] = KATS[i].name;
+        i += 1;
+    }
+    names
+};
+
 impl SelfTestReport {
     /// The names of every known-answer test [`self_test`] runs, in order.
-    pub const KATS: &'static [&'static str] = &[
-        "tls13-key-schedule-rfc8448",
-        "aes-128-gcm-record-seal",
-        "aes-128-gcm-record-open",
-        "ecdsa-p256-sha256-verify",
-        "ecdh-p256",
-        "hmac-sha256",
-    ];
+    pub const KATS: &'static [&'static str] = &KAT_NAMES;
 
     /// Total time of all known-answer tests.
     pub fn total(&self) -> Duration {
@@ -142,25 +197,25 @@ impl fmt::Display for SelfTestReport {
 /// mismatch is [`Error::SelfTestFailed`] naming the test; do not use the TLS stack then.
 pub fn self_test() -> Result<SelfTestReport, Error> {
     check()?;
-    type Kat = fn() -> Result<(), &'static str>;
-    let kats: [Kat; 6] = [
-        key_schedule,
-        gcm_seal,
-        gcm_open,
-        ecdsa_verify,
-        ecdh_p256,
-        hmac_sha256,
-    ];
+    run(&KATS)
+}
+
+/// Runs `kats` in order, stopping at the first failure.
+fn run(kats: &[Kat]) -> Result<SelfTestReport, Error> {
     let mut report = SelfTestReport {
         build: Build::current(),
         kats: Vec::with_capacity(kats.len()),
     };
-    for (name, kat) in SelfTestReport::KATS.iter().zip(kats) {
+    for kat in kats {
         let start = Instant::now();
-        kat().map_err(|detail| Error::SelfTestFailed { kat: name, detail })?;
+        (kat.run)().map_err(|detail| Error::SelfTestFailed {
+            kat: kat.name,
+            detail,
+        })?;
         report.kats.push(KatRun {
-            name,
+            name: kat.name,
             duration: start.elapsed(),
+            covers: kat.covers,
         });
     }
     Ok(report)
@@ -285,9 +340,18 @@ fn gcm_open() -> Result<(), &'static str> {
     expect(refused, "forged tag accepted")
 }
 
-/// The provider's ECDSA P-256/SHA-256 verifier: the vector verifies, a changed message does not.
+/// The ECDSA P-256/SHA-256 verifier the provider hands webpki (found by its algorithm ids among
+/// the policy table's offered verifiers): the vector verifies, a changed message does not.
 fn ecdsa_verify() -> Result<(), &'static str> {
-    let v = &verify::ECDSA_P256_SHA256;
+    let v = crate::provider()
+        .signature_verification_algorithms
+        .all
+        .iter()
+        .find(|v| {
+            v.public_key_alg_id() == alg_id::ECDSA_P256
+                && v.signature_alg_id() == alg_id::ECDSA_SHA256
+        })
+        .ok_or("no ECDSA P-256/SHA-256 verifier offered")?;
     expect(
         v.verify_signature(&ECDSA_Q, &ECDSA_MSG, &ECDSA_SIG).is_ok(),
         "valid signature rejected",
@@ -321,6 +385,79 @@ fn hmac_sha256() -> Result<(), &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A real computation against a wrong expected value: the runner stops there and names it.
+    #[test]
+    fn a_failing_kat_stops_the_run_and_is_named() {
+        fn wrong_tag() -> Result<(), &'static str> {
+            let sealed = kat::seal(
+                RecordAead::AesGcmTls13,
+                &GCM_KEY,
+                &GCM_IV,
+                &GCM_AAD,
+                &GCM_PT,
+            )
+            .map_err(|_| "seal failed")?;
+            let mut expected = GCM_CT_TAG;
+            expected[31] ^= 1;
+            expect(sealed == expected, "ciphertext or tag")
+        }
+        fn never() -> Result<(), &'static str> {
+            panic!("runs after a failure")
+        }
+        let kats = [
+            Kat {
+                name: "hmac-sha256",
+                covers: &[],
+                run: hmac_sha256,
+            },
+            Kat {
+                name: "wrong-tag",
+                covers: &[],
+                run: wrong_tag,
+            },
+            Kat {
+                name: "never",
+                covers: &[],
+                run: never,
+            },
+        ];
+        let err = run(&kats).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::SelfTestFailed {
+                    kat: "wrong-tag",
+                    detail: "ciphertext or tag"
+                }
+            ),
+            "{err}"
+        );
+        let shown = err.to_string();
+        assert!(
+            shown.contains("wrong-tag") && shown.contains("ciphertext or tag"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn every_kat_runs_rows_this_build_offers() {
+        let mut kinds = std::collections::HashSet::new();
+        for kat in &KATS {
+            assert!(!kat.covers.is_empty(), "{}", kat.name);
+            for (kind, name) in kat.covers {
+                let row = crate::policy::by_name(*kind, name)
+                    .unwrap_or_else(|| panic!("{}: no row {kind} {name}", kat.name));
+                assert!(row.offered(), "{}: {name} is not offered", kat.name);
+                assert!(row.approval.is_approved(), "{}: {name}", kat.name);
+                kinds.insert(*kind);
+            }
+        }
+        for kind in [Kind::Suite, Kind::Group, Kind::SignatureScheme, Kind::Key] {
+            assert!(kinds.contains(&kind), "no self-test KAT for any {kind} row");
+        }
+        assert_eq!(SelfTestReport::KATS.len(), KATS.len());
+    }
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]

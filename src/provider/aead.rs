@@ -23,7 +23,7 @@ use rustls::crypto::cipher::{
 };
 use rustls::{ConnectionTrafficSecrets, ContentType, Error, ProtocolVersion};
 
-use super::approved;
+use super::mode::approved;
 
 /// AES-GCM's tag length.
 const TAG_LEN: usize = 16;
@@ -276,8 +276,10 @@ impl MessageDecrypter for Tls13GcmOpener {
     }
 }
 
+#[cfg(all(feature = "tls12", feature = "kat"))]
+pub(crate) use tls12::Tls12Gcm;
 #[cfg(feature = "tls12")]
-pub(crate) use tls12::{Tls12Gcm, TLS12_AES_128_GCM, TLS12_AES_256_GCM};
+pub(crate) use tls12::{TLS12_AES_128_GCM, TLS12_AES_256_GCM};
 
 #[cfg(feature = "tls12")]
 mod tls12 {
@@ -468,10 +470,12 @@ mod tls12 {
     }
 }
 
+#[cfg(not(feature = "fips"))]
+pub(crate) use chacha::CHACHA20_POLY1305;
 #[cfg(all(not(feature = "fips"), feature = "tls12"))]
 pub(crate) use chacha::TLS12_CHACHA20_POLY1305;
-#[cfg(not(feature = "fips"))]
-pub(crate) use chacha::{opener as chacha_opener, sealer as chacha_sealer, CHACHA20_POLY1305};
+#[cfg(all(not(feature = "fips"), feature = "kat"))]
+pub(crate) use chacha::{opener as chacha_opener, sealer as chacha_sealer};
 
 #[cfg(not(feature = "fips"))]
 mod chacha;

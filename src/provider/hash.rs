@@ -9,7 +9,7 @@ use aws_lc_rs::{digest, hmac as lc_hmac};
 use rustls::crypto::hash::{self, HashAlgorithm};
 use rustls::crypto::hmac;
 
-use super::approved;
+use super::mode::approved;
 
 /// A SHA-2 hash for the transcript.
 pub(crate) struct Hash {

@@ -1,29 +1,41 @@
-//! Not API: the provider's internal objects, handed out for known-answer tests and the self-test.
+//! Not API: the provider's internal objects, for the known-answer tests and the self-test.
 //!
 //! rustls reaches most of the provider through public objects (suites, hashes, HKDF, PRF, AEAD
 //! algorithms, verifiers). Four things it uses have no public handle, and a known-answer test needs
 //! one: the HMAC objects, key exchange from a fixed private key, ML-KEM decapsulation with a fixed
 //! key, and record protection with arbitrary additional data. Each function here returns the very
-//! object, or calls the very function, the TLS path uses; nothing is reimplemented. Hidden from the
-//! docs and exempt from semver: do not use it outside tests and [`crate::fips::self_test`].
+//! object, or calls the very function, the TLS path uses; nothing is reimplemented.
+//!
+//! Who can reach it: [`crate::fips::self_test`] calls [`seal`] and [`open`] from inside the crate.
+//! Outside the crate it is `meshtls::kat` only with the test suite's `kat` cargo feature, and the
+//! functions only tests use (fixed ECDH and ML-KEM keys, the HMAC handles) are compiled only then.
+//! A product build, the regulated one above all, has no public way to seal with a chosen nonce or to
+//! agree from a chosen private key.
 
 use rustls::crypto::cipher::Iv;
-use rustls::crypto::hmac::Hmac;
-use rustls::crypto::ActiveKeyExchange;
-use rustls::{Error, NamedGroup};
+#[cfg(feature = "kat")]
+use rustls::crypto::{hmac::Hmac, ActiveKeyExchange};
+use rustls::Error;
+#[cfg(feature = "kat")]
+use rustls::NamedGroup;
 
-use super::{aead, hash, kx};
+use super::aead;
+#[cfg(feature = "kat")]
+use super::{hash, kx};
 
+#[cfg(feature = "kat")]
 /// The provider's HMAC-SHA256 (the one HKDF-SHA256 and the TLS 1.3 Finished MAC use).
 pub fn hmac_sha256() -> &'static dyn Hmac {
     &hash::HMAC_SHA256
 }
 
+#[cfg(feature = "kat")]
 /// The provider's HMAC-SHA384 (the one HKDF-SHA384 and the TLS 1.3 Finished MAC use).
 pub fn hmac_sha384() -> &'static dyn Hmac {
     &hash::HMAC_SHA384
 }
 
+#[cfg(feature = "kat")]
 fn ecdh_group(group: NamedGroup) -> Result<&'static kx::Ecdh, Error> {
     match group {
         NamedGroup::secp256r1 => Ok(&kx::SECP256R1),
@@ -36,6 +48,7 @@ fn ecdh_group(group: NamedGroup) -> Result<&'static kx::Ecdh, Error> {
     }
 }
 
+#[cfg(feature = "kat")]
 /// The key exchange of ECDH `group` (`secp256r1`, `secp384r1`; `X25519` in the default build) with a
 /// fixed private key (big-endian scalar of the field length, or the 32-byte X25519 scalar) instead
 /// of a generated one. `complete(peer_share)` then runs the same checks and agreement as a handshake.
@@ -46,6 +59,7 @@ pub fn ecdh_with_private_key(
     Ok(Box::new(ecdh_group(group)?.with_private_key(private)?))
 }
 
+#[cfg(feature = "kat")]
 /// The client side of hybrid `group` (`secp256r1MLKEM768`; `X25519MLKEM768` in the default build)
 /// with fixed keys: the ECDH private key, and an ML-KEM-768 decapsulation key (2400 bytes) with its
 /// encapsulation key (1184 bytes). `complete(server_share)` then splits the share, agrees and
@@ -82,20 +96,21 @@ pub enum RecordAead {
     AesGcmTls13,
     /// AES-GCM as the TLS 1.2 suites use it (module's TLS 1.2 sealing key; nonce = implicit IV ‖
     /// explicit counter).
-    #[cfg(feature = "tls12")]
+    #[cfg(all(feature = "tls12", feature = "kat"))]
     AesGcmTls12,
     /// ChaCha20-Poly1305 as both TLS versions use it (default build only).
-    #[cfg(not(feature = "fips"))]
+    #[cfg(all(not(feature = "fips"), feature = "kat"))]
     ChaCha20Poly1305,
 }
 
+#[cfg(feature = "kat")]
 impl RecordAead {
     /// Every path this build has.
     pub const ALL: &'static [RecordAead] = &[
         RecordAead::AesGcmTls13,
-        #[cfg(feature = "tls12")]
+        #[cfg(all(feature = "tls12", feature = "kat"))]
         RecordAead::AesGcmTls12,
-        #[cfg(not(feature = "fips"))]
+        #[cfg(all(not(feature = "fips"), feature = "kat"))]
         RecordAead::ChaCha20Poly1305,
     ];
 }
@@ -109,7 +124,7 @@ fn gcm(key: &[u8]) -> Result<&'static aead::Gcm, Error> {
 }
 
 /// The TLS 1.2 explicit nonce that makes implicit IV ‖ explicit equal `nonce`.
-#[cfg(feature = "tls12")]
+#[cfg(all(feature = "tls12", feature = "kat"))]
 fn explicit_part(nonce: &[u8; 12]) -> [u8; 8] {
     let mut explicit = [0u8; 8];
     explicit.copy_from_slice(&nonce[4..]);
@@ -133,11 +148,11 @@ pub fn seal(
         RecordAead::AesGcmTls13 => gcm(key)?
             .tls13_sealer(key, Iv::from(*nonce))
             .seal_with_aad(0, aad, &mut buf)?,
-        #[cfg(feature = "tls12")]
+        #[cfg(all(feature = "tls12", feature = "kat"))]
         RecordAead::AesGcmTls12 => aead::Tls12Gcm(gcm(key)?)
             .sealer(key, &nonce[..4])
             .seal_with_aad(u64::from_be_bytes(explicit_part(nonce)), aad, &mut buf)?,
-        #[cfg(not(feature = "fips"))]
+        #[cfg(all(not(feature = "fips"), feature = "kat"))]
         RecordAead::ChaCha20Poly1305 => {
             aead::chacha_sealer(key, Iv::from(*nonce), true).seal_with_aad(0, aad, &mut buf)?
         }
@@ -164,7 +179,7 @@ pub fn open(
             buf.truncate(n);
             Ok(buf)
         }
-        #[cfg(feature = "tls12")]
+        #[cfg(all(feature = "tls12", feature = "kat"))]
         RecordAead::AesGcmTls12 => {
             // The TLS 1.2 record payload: explicit nonce ‖ ciphertext ‖ tag.
             let mut buf = explicit_part(nonce).to_vec();
@@ -174,7 +189,7 @@ pub fn open(
                 .open_with_aad(aad, &mut buf)?;
             Ok(buf[plain].to_vec())
         }
-        #[cfg(not(feature = "fips"))]
+        #[cfg(all(not(feature = "fips"), feature = "kat"))]
         RecordAead::ChaCha20Poly1305 => {
             let mut buf = ciphertext_and_tag.to_vec();
             let n =

@@ -12,7 +12,7 @@ use rustls::crypto::{ActiveKeyExchange, CompletedKeyExchange, SharedSecret, Supp
 use rustls::ffdhe_groups::FfdheGroup;
 use rustls::{Error, NamedGroup, PeerMisbehaved, ProtocolVersion};
 
-use super::approved;
+use super::mode::approved;
 
 /// ML-KEM-768 encapsulation key (client share) length, FIPS 203.
 const MLKEM768_EK_LEN: usize = 1184;
@@ -32,7 +32,6 @@ pub(crate) struct Ecdh {
     share_len: usize,
     /// Whether a share is an uncompressed EC point, which must start with 0x04 (RFC 8446 §4.2.8.2).
     uncompressed_point: bool,
-    approved: bool,
 }
 
 /// secp256r1 (P-256), SP 800-56A Rev. 3.
@@ -41,7 +40,6 @@ pub(crate) static SECP256R1: Ecdh = Ecdh {
     alg: &agreement::ECDH_P256,
     share_len: 65,
     uncompressed_point: true,
-    approved: true,
 };
 
 /// secp384r1 (P-384), SP 800-56A Rev. 3.
@@ -50,7 +48,6 @@ pub(crate) static SECP384R1: Ecdh = Ecdh {
     alg: &agreement::ECDH_P384,
     share_len: 97,
     uncompressed_point: true,
-    approved: true,
 };
 
 /// X25519 (RFC 7748): not FIPS-approved.
@@ -60,7 +57,6 @@ pub(crate) static X25519: Ecdh = Ecdh {
     alg: &agreement::X25519,
     share_len: 32,
     uncompressed_point: false,
-    approved: false,
 };
 
 // === impl Ecdh ===
@@ -105,7 +101,7 @@ impl SupportedKxGroup for Ecdh {
     }
 
     fn fips(&self) -> bool {
-        self.approved && approved()
+        approved()
     }
 }
 
@@ -162,7 +158,6 @@ pub(crate) struct Hybrid {
     classical: &'static Ecdh,
     /// Wire order: ML-KEM part first (X25519MLKEM768) or ECDH part first (SECP256R1MLKEM768).
     mlkem_first: bool,
-    approved: bool,
 }
 
 /// SECP256R1MLKEM768: P-256 first, then ML-KEM-768.
@@ -170,7 +165,6 @@ pub(crate) static SECP256R1MLKEM768: Hybrid = Hybrid {
     name: NamedGroup::secp256r1MLKEM768,
     classical: &SECP256R1,
     mlkem_first: false,
-    approved: true,
 };
 
 /// X25519MLKEM768: ML-KEM-768 first, then X25519. Default build only.
@@ -179,7 +173,6 @@ pub(crate) static X25519MLKEM768: Hybrid = Hybrid {
     name: NamedGroup::X25519MLKEM768,
     classical: &X25519,
     mlkem_first: true,
-    approved: false,
 };
 
 // === impl Hybrid ===
@@ -212,6 +205,7 @@ impl Hybrid {
 }
 
 impl Hybrid {
+    #[cfg(feature = "kat")]
     /// The client half of an exchange from fixed keys (the ECDH private scalar and an ML-KEM-768
     /// decapsulation key with its encapsulation key) instead of generated ones, for known-answer
     /// tests; [`ActiveKeyExchange::complete`] then runs exactly as after [`SupportedKxGroup::start`].
@@ -281,7 +275,7 @@ impl SupportedKxGroup for Hybrid {
     }
 
     fn fips(&self) -> bool {
-        self.approved && approved()
+        approved()
     }
 
     fn usable_for_version(&self, version: ProtocolVersion) -> bool {

@@ -6,67 +6,33 @@
 //! `fips`), and nothing else: every hash, HMAC, KDF, AEAD, key exchange, signature and random byte
 //! comes from that one module.
 //!
-//! What the FIPS build leaves out is not just disabled but absent (ChaCha20-Poly1305, X25519,
-//! X25519MLKEM768): it cannot be negotiated by accident.
+//! Which algorithms it offers, in which order, and which are approved is decided in one place, the
+//! policy table ([`policy`]); the lists below are its rows. What the FIPS build leaves out is not
+//! just disabled but absent (ChaCha20-Poly1305, X25519, X25519MLKEM768): it cannot be negotiated by
+//! accident.
 //!
-//! Layout: [`hash`] (SHA-2, HMAC), [`tls13`] (suites, HKDF), [`tls12`] (suites, PRF), [`aead`]
-//! (record protection), [`kx`] (key exchange), [`sign`] (private keys), [`verify`] (signatures).
+//! Layout: [`policy`] (the table), [`hash`] (SHA-2, HMAC), [`tls13`] (suites, HKDF), `tls12` (suites,
+//! PRF), [`aead`] (record protection), [`kx`] (key exchange), [`sign`] (private keys), [`verify`]
+//! (signatures), `mode` (whether the module is in FIPS mode), [`kat`] (fixed-key entry points for
+//! the self-test and, with the `kat` feature, the known-answer tests).
 
 use std::sync::{Arc, OnceLock};
 
-use rustls::crypto::{CryptoProvider, GetRandomFailed, SecureRandom, SupportedKxGroup};
-use rustls::SupportedCipherSuite;
+use rustls::crypto::{CryptoProvider, GetRandomFailed, SecureRandom};
 
 pub(crate) mod aead;
 pub(crate) mod hash;
 pub mod kat;
 pub(crate) mod kx;
+mod mode;
+pub mod policy;
 pub(crate) mod sign;
 #[cfg(feature = "tls12")]
 pub(crate) mod tls12;
 pub(crate) mod tls13;
 pub(crate) mod verify;
 
-/// True when the running module is in FIPS mode.
-///
-/// Each component's `fips()` is `approved() && <the algorithm is approved>`. Algorithms that are never
-/// approved (ChaCha20-Poly1305, X25519 and X25519MLKEM768) return `false` directly; they are not even
-/// compiled into the FIPS build.
-pub(crate) fn approved() -> bool {
-    aws_lc_rs::try_fips_mode().is_ok()
-}
-
-/// Cipher suites in preference order.
-pub(crate) static CIPHER_SUITES: &[SupportedCipherSuite] = &[
-    tls13::TLS13_AES_256_GCM_SHA384,
-    tls13::TLS13_AES_128_GCM_SHA256,
-    #[cfg(not(feature = "fips"))]
-    tls13::TLS13_CHACHA20_POLY1305_SHA256,
-    #[cfg(feature = "tls12")]
-    tls12::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-    #[cfg(feature = "tls12")]
-    tls12::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-    #[cfg(all(feature = "tls12", not(feature = "fips")))]
-    tls12::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-    #[cfg(feature = "tls12")]
-    tls12::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-    #[cfg(feature = "tls12")]
-    tls12::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-    #[cfg(all(feature = "tls12", not(feature = "fips")))]
-    tls12::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-];
-
-/// Key-exchange groups in preference order. A client sends a key share for the first one (for a
-/// hybrid, also its bare ECDH part); the others cost a HelloRetryRequest.
-pub(crate) static KX_GROUPS: &[&dyn SupportedKxGroup] = &[
-    #[cfg(not(feature = "fips"))]
-    &kx::X25519MLKEM768,
-    &kx::SECP256R1MLKEM768,
-    #[cfg(not(feature = "fips"))]
-    &kx::X25519,
-    &kx::SECP256R1,
-    &kx::SECP384R1,
-];
+use mode::approved;
 
 /// The module's DRBG (CTR_DRBG, SP 800-90A, in the FIPS module).
 struct Rng;
@@ -108,9 +74,9 @@ pub fn provider() -> Arc<CryptoProvider> {
     PROVIDER
         .get_or_init(|| {
             Arc::new(CryptoProvider {
-                cipher_suites: CIPHER_SUITES.to_vec(),
-                kx_groups: KX_GROUPS.to_vec(),
-                signature_verification_algorithms: verify::ALGORITHMS,
+                cipher_suites: policy::cipher_suites(),
+                kx_groups: policy::kx_groups(),
+                signature_verification_algorithms: policy::signature_algorithms(),
                 secure_random: &Rng,
                 key_provider: &sign::KEYS,
             })

@@ -14,10 +14,10 @@ use rustls::pki_types::{PrivateKeyDer, SubjectPublicKeyInfoDer};
 use rustls::sign::{Signer, SigningKey};
 use rustls::{Error, OtherError, SignatureAlgorithm, SignatureScheme};
 
-use super::approved;
+use super::mode::approved;
 
-/// Smallest RSA modulus we accept, in bits (SP 800-131A Rev. 2, FIPS 186-5).
-const MIN_RSA_BITS: usize = 2048;
+/// Smallest RSA modulus we accept, in bits: the policy table's RSA row.
+const MIN_RSA_BITS: usize = super::policy::RSA_BITS.0;
 
 /// The provider's key loader.
 pub(crate) struct Keys;
@@ -82,7 +82,9 @@ pub(crate) fn load(der: &PrivateKeyDer<'_>) -> Result<Arc<dyn SigningKey>, crate
 fn rsa_rejected(e: aws_lc_rs::error::KeyRejected) -> crate::Error {
     match e.description_() {
         "TooSmall" => crate::Error::KeyPolicy(format!("RSA key below {MIN_RSA_BITS} bits")),
-        "TooLarge" => crate::Error::KeyPolicy("RSA key above 8192 bits".into()),
+        "TooLarge" => {
+            crate::Error::KeyPolicy(format!("RSA key above {} bits", super::policy::RSA_BITS.1))
+        }
         other => crate::Error::KeyParse(format!("not an ECDSA, Ed25519 or RSA key ({other})")),
     }
 }

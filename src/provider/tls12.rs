@@ -10,7 +10,8 @@ use rustls::crypto::tls12::Prf as RustlsPrf;
 use rustls::crypto::{ActiveKeyExchange, CipherSuiteCommon, KeyExchangeAlgorithm};
 use rustls::{CipherSuite, Error, SignatureScheme, SupportedCipherSuite, Tls12CipherSuite};
 
-use super::{aead, approved, hash};
+use super::mode::approved;
+use super::{aead, hash};
 
 /// Handshake signature schemes an ECDSA suite accepts, in preference order.
 static ECDSA_SCHEMES: &[SignatureScheme] = &[

@@ -8,7 +8,8 @@ use rustls::crypto::tls13::{Hkdf as RustlsHkdf, HkdfExpander, OkmBlock, OutputLe
 use rustls::crypto::{hmac, CipherSuiteCommon};
 use rustls::{CipherSuite, SupportedCipherSuite, Tls13CipherSuite};
 
-use super::{aead, approved, hash};
+use super::mode::approved;
+use super::{aead, hash};
 
 /// AES-GCM suites: 2^24 full-size records per key (rustls' guidance for GCM).
 const GCM_CONFIDENTIALITY_LIMIT: u64 = 1 << 24;

@@ -222,13 +222,30 @@ pub fn prf(alg: HashAlgorithm) -> &'static dyn rustls::crypto::tls12::Prf {
         .unwrap_or_else(|| panic!("no TLS 1.2 suite with {alg:?}"))
 }
 
-/// The provider's verification algorithm named `name` (its Debug name, e.g. `ecdsa-p256-sha256`).
+/// The provider's verification algorithm for `name` (`ecdsa-p256-sha256`, `rsa-pss-sha384`, ...),
+/// found by its public-key and signature algorithm identifiers, as webpki finds it.
 pub fn verifier(name: &str) -> &'static dyn SignatureVerificationAlgorithm {
-    *meshtls::provider()
+    use rustls::pki_types::alg_id;
+    let (key, sig) = match name {
+        "ecdsa-p256-sha256" => (alg_id::ECDSA_P256, alg_id::ECDSA_SHA256),
+        "ecdsa-p256-sha384" => (alg_id::ECDSA_P256, alg_id::ECDSA_SHA384),
+        "ecdsa-p384-sha256" => (alg_id::ECDSA_P384, alg_id::ECDSA_SHA256),
+        "ecdsa-p384-sha384" => (alg_id::ECDSA_P384, alg_id::ECDSA_SHA384),
+        "rsa-pkcs1-sha256" => (alg_id::RSA_ENCRYPTION, alg_id::RSA_PKCS1_SHA256),
+        "rsa-pkcs1-sha384" => (alg_id::RSA_ENCRYPTION, alg_id::RSA_PKCS1_SHA384),
+        "rsa-pkcs1-sha512" => (alg_id::RSA_ENCRYPTION, alg_id::RSA_PKCS1_SHA512),
+        "rsa-pss-sha256" => (alg_id::RSA_ENCRYPTION, alg_id::RSA_PSS_SHA256),
+        "rsa-pss-sha384" => (alg_id::RSA_ENCRYPTION, alg_id::RSA_PSS_SHA384),
+        "rsa-pss-sha512" => (alg_id::RSA_ENCRYPTION, alg_id::RSA_PSS_SHA512),
+        "ed25519" => (alg_id::ED25519, alg_id::ED25519),
+        other => panic!("no such verifier name {other}"),
+    };
+    meshtls::provider()
         .signature_verification_algorithms
         .all
         .iter()
-        .find(|v| format!("{v:?}") == name)
+        .copied()
+        .find(|v| v.public_key_alg_id() == key && v.signature_alg_id() == sig)
         .unwrap_or_else(|| panic!("provider has no verifier {name}"))
 }
 
