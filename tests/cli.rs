@@ -56,20 +56,36 @@ fn status_reports_the_build_and_every_algorithm() {
             .map(|x| x["name"].as_str().unwrap().to_string())
             .collect()
     };
+    // The provider's lists, named by the policy table (never by Debug text).
     let suites: Vec<String> = provider
         .cipher_suites
         .iter()
-        .map(|s| format!("{:?}", s.suite()))
+        .map(|s| meshtls::policy::suite(s.suite()).unwrap().name.to_string())
         .collect();
     let groups: Vec<String> = provider
         .kx_groups
         .iter()
-        .map(|g| format!("{:?}", g.name()))
+        .map(|g| meshtls::policy::group(g.name()).unwrap().name.to_string())
         .collect();
+    // Every row of the table, with its wire id in hex.
+    let rows = v["algorithms"].as_array().unwrap();
+    assert_eq!(rows.len(), meshtls::policy::table().len());
+    for (row, want) in rows.iter().zip(meshtls::policy::table()) {
+        assert_eq!(row["name"], want.name);
+        assert_eq!(row["kind"], want.kind.to_string());
+        assert_eq!(row["in_build"], want.in_build());
+        assert_eq!(row["offered"], want.offered());
+        assert_eq!(
+            row["wire"],
+            serde_json::json!(want.wire.map(|w| format!("0x{w:04x}")))
+        );
+        let text = want.approval.text();
+        assert!(row["basis"] == text || row["reason"] == text, "{row:#}");
+    }
     assert_eq!(names("suites"), suites);
     assert_eq!(names("groups"), groups);
     assert!(!names("signature_schemes").is_empty());
-    assert!(names("versions").contains(&"TLSv1_3".to_string()));
+    assert!(names("versions").contains(&"TLSv1.3".to_string()));
     assert!(v["entropy"].as_str().unwrap().contains("CTR_DRBG"));
 
     let approved: Vec<bool> = ["suites", "groups", "signature_schemes", "versions"]
@@ -133,8 +149,18 @@ fn status_reports_the_build_and_every_algorithm() {
     assert_eq!(code(&out), rc);
     let text = stdout(&out);
     assert!(text.contains("validation:"));
-    assert!(text.contains("TLS13_AES_256_GCM_SHA384"));
-    assert_eq!(text.contains("CHACHA20"), cfg!(not(feature = "fips")));
+    assert!(text.contains("TLS_AES_256_GCM_SHA384"));
+    assert!(text.contains("0x1302"), "wire ids in hex");
+    // Every build lists the ChaCha20 rows; only the default build offers them.
+    let chacha = text
+        .lines()
+        .find(|l| l.contains("TLS_CHACHA20_POLY1305_SHA256"))
+        .unwrap();
+    assert_eq!(
+        chacha.contains(" offered "),
+        cfg!(not(feature = "fips")),
+        "{chacha}"
+    );
 }
 
 #[test]

@@ -1,40 +1,50 @@
 //! `meshtls status`: the build, the module, what may be claimed about it, and every algorithm offered.
 
 use meshtls::fips::{self, Build, Validation};
-use rustls::SupportedCipherSuite;
+use meshtls::policy;
 use serde_json::{json, Value};
 
 use crate::Report;
 
-/// Why an algorithm is not approved, or the standard that approves it.
-fn suite_note(suite: &SupportedCipherSuite) -> &'static str {
-    let name = format!("{:?}", suite.suite());
-    if name.contains("CHACHA20") {
-        "not approved: ChaCha20-Poly1305 is not a FIPS 140-3 approved AEAD"
-    } else if name.starts_with("TLS13") {
-        "AES-GCM (SP 800-38D), TLS 1.3 nonce built in the module; HKDF (SP 800-56C / SP 800-135)"
+/// The JSON and line for one policy row. `effective` = approved and on a module in FIPS mode.
+fn item(report: &mut Report, row: &policy::Algorithm, fips_mode: bool) -> Value {
+    let approved = row.approval.is_approved();
+    let effective = approved && fips_mode;
+    let wire = row.wire.map(|w| format!("0x{w:04x}"));
+    let built = if row.offered() {
+        "offered"
+    } else if row.in_build() {
+        "not offered"
     } else {
-        "AES-GCM (SP 800-38D), TLS 1.2 counter nonce built in the module; TLS 1.2 KDF with EMS (SP 800-135, RFC 7627)"
-    }
-}
-
-fn group_note(name: &str) -> &'static str {
-    match name {
-        "secp256r1" | "secp384r1" => "ECDH (SP 800-56A Rev. 3)",
-        "secp256r1MLKEM768" => "hybrid: ECDH P-256 first (SP 800-56C), then ML-KEM-768 (FIPS 203)",
-        "X25519" => "not approved: X25519 is not an SP 800-56A Rev. 3 curve",
-        "X25519MLKEM768" => {
-            "not approved: hybrid with X25519, which NIST does not approve (absent from the FIPS build)"
-        }
-        _ => "unknown",
-    }
-}
-
-/// The JSON and line for one offered algorithm.
-fn item(report: &mut Report, kind: &str, name: &str, approved: bool, note: &str) -> Value {
-    let mark = if approved { "approved" } else { "NOT approved" };
-    report.line(format!("  {kind:<6} {name:<44} {mark:<13} {note}"));
-    json!({ "name": name, "approved": approved, "note": note })
+        "not in build"
+    };
+    let mark = match (approved, effective) {
+        (true, true) => "approved",
+        (true, false) => "approved alg",
+        (false, _) => "NOT approved",
+    };
+    report.line(format!(
+        "  {:<7} {:<46} {:<7} {built:<13} {mark:<13} {}",
+        row.kind.to_string(),
+        row.name,
+        wire.as_deref().unwrap_or("-"),
+        row.approval.text()
+    ));
+    let (basis, reason) = match row.approval {
+        policy::Approval::Approved { basis } => (Some(basis), None),
+        policy::Approval::NotApproved { reason } => (None, Some(reason)),
+    };
+    json!({
+        "kind": row.kind.to_string(),
+        "name": row.name,
+        "wire": wire,
+        "in_build": row.in_build(),
+        "offered": row.offered(),
+        "fips_approved_algorithm": approved,
+        "approved": effective,
+        "basis": basis,
+        "reason": reason,
+    })
 }
 
 pub(crate) fn run() -> Report {
@@ -78,66 +88,40 @@ pub(crate) fn run() -> Report {
     r.field("provider_fips", "provider fips():", provider.fips());
 
     r.line(
-        "offered, in preference order (approved = an approved algorithm on a module in FIPS mode):",
+        "algorithms (policy table), in preference order; approved = an approved algorithm on a \
+         module in FIPS mode (approved alg = approved, but this module is not in FIPS mode):",
     );
-    let suites: Vec<Value> = provider
-        .cipher_suites
-        .iter()
-        .map(|s| {
-            item(
-                &mut r,
-                "suite",
-                &format!("{:?}", s.suite()),
-                s.fips(),
-                suite_note(s),
-            )
-        })
-        .collect();
-    let groups: Vec<Value> = provider
-        .kx_groups
-        .iter()
-        .map(|g| {
-            let name = format!("{:?}", g.name());
-            item(&mut r, "group", &name, g.fips(), group_note(&name))
-        })
-        .collect();
-    let sigs: Vec<Value> = provider
-        .signature_verification_algorithms
-        .mapping
-        .iter()
-        .map(|(scheme, algs)| {
-            let approved = algs.iter().all(|a| a.fips());
-            item(
-                &mut r,
-                "sig",
-                &format!("{scheme:?}"),
-                approved,
-                "FIPS 186-5",
-            )
-        })
-        .collect();
     let fips_mode = status.fips_mode;
-    let mut versions = vec![item(&mut r, "tls", "TLSv1_3", fips_mode, "RFC 8446")];
-    if provider
-        .cipher_suites
-        .iter()
-        .any(|s| s.version().version == rustls::ProtocolVersion::TLSv1_2)
-    {
-        let ems = provider.fips();
-        versions.push(item(
-            &mut r,
-            "tls",
-            "TLSv1_2",
-            fips_mode,
-            "RFC 5246 with Extended Master Secret required in FIPS mode (RFC 7627)",
-        ));
-        r.json.insert("tls12_requires_ems".into(), json!(ems));
+    let mut all = Vec::new();
+    let mut offered: Vec<(policy::Kind, Value)> = Vec::new();
+    for row in policy::table() {
+        let v = item(&mut r, row, fips_mode);
+        if row.offered() {
+            offered.push((row.kind, v.clone()));
+        }
+        all.push(v);
     }
-    r.json.insert("suites".into(), Value::Array(suites));
-    r.json.insert("groups".into(), Value::Array(groups));
-    r.json
-        .insert("signature_schemes".into(), Value::Array(sigs));
-    r.json.insert("versions".into(), Value::Array(versions));
+    let of = |kind: policy::Kind| -> Value {
+        offered
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    r.json.insert("suites".into(), of(policy::Kind::Suite));
+    r.json.insert("groups".into(), of(policy::Kind::Group));
+    r.json.insert(
+        "signature_schemes".into(),
+        of(policy::Kind::SignatureScheme),
+    );
+    r.json.insert("versions".into(), of(policy::Kind::Version));
+    r.json.insert("keys".into(), of(policy::Kind::Key));
+    r.json.insert("algorithms".into(), Value::Array(all));
+    let tls12 = policy::version(rustls::ProtocolVersion::TLSv1_2).is_some_and(|v| v.offered());
+    if tls12 {
+        r.json
+            .insert("tls12_requires_ems".into(), json!(provider.fips()));
+    }
 
     judge(&mut r, &status, provider.fips());
     r
@@ -185,8 +169,18 @@ fn judge(r: &mut Report, status: &fips::FipsStatus, provider_fips: bool) {
             "module version not covered by a certificate: {other}"
         )),
     }
-    if !provider_fips {
-        r.finding("the provider offers an algorithm that is not approved");
+    let unapproved: Vec<&str> = policy::table()
+        .iter()
+        .filter(|row| row.offered() && !row.approval.is_approved())
+        .map(|row| row.name)
+        .collect();
+    if !unapproved.is_empty() {
+        r.finding(format!(
+            "the provider offers algorithms that are not approved: {}",
+            unapproved.join(", ")
+        ));
+    } else if !provider_fips {
+        r.finding("the provider's configuration does not report fips()");
     }
 }
 
