@@ -185,3 +185,62 @@ fn a_server_with_no_algorithm_in_common_is_a_finding_that_says_so() {
     assert_eq!(v["failure"], "no_common_algorithm", "{v:#}");
     drop(peer);
 }
+
+/// What a user reads: no `Debug` output, no byte arrays, no UNIX seconds, in check-cert and probe.
+#[test]
+fn error_texts_are_words() {
+    let leaks = |text: &str| -> Option<&'static str> {
+        let bytes = text.as_bytes();
+        let array = bytes
+            .windows(4)
+            .any(|w| w[0] == b'[' && w[1].is_ascii_digit() && (w[2] == b',' || w[3] == b','));
+        if array {
+            return Some("a byte array");
+        }
+        for bad in [
+            "(UNIX)",
+            "Context {",
+            "OtherError",
+            "Other(",
+            "InvalidCertificate(",
+        ] {
+            if text.contains(bad) {
+                return Some(bad);
+            }
+        }
+        None
+    };
+    for chain in [
+        "certs/expired-ca1.chain.pem",
+        "certs/notyet-ca1.chain.pem",
+        "certs/sha1-ca1.chain.pem",
+        "certs/ca1.crt.pem",
+        "certs/foo-ca2.chain.pem",
+    ] {
+        let out = meshtls(&["check-cert", chain, "--roots", "certs/ca1.crt.pem"]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{chain}: {text}");
+        assert_eq!(leaks(&text), None, "{chain}: {text}");
+    }
+    let text = String::from_utf8_lossy(
+        &meshtls(&[
+            "check-cert",
+            "certs/expired-ca1.chain.pem",
+            "--roots",
+            "certs/roots.pem",
+        ])
+        .stdout,
+    )
+    .into_owned();
+    assert!(text.contains("expired on 2002-01-01T00:00:00Z"), "{text}");
+
+    // An untrusted server, as the probe reports it.
+    let addr = mesh_server().to_string();
+    let (_, v) = json(&["probe", &addr, "--sni", FOO, "--roots", "certs/ca2.crt.pem"]);
+    let handshake = v["handshake"].as_str().unwrap();
+    assert!(
+        handshake.contains("does not lead to any of the trust roots"),
+        "{v:#}"
+    );
+    assert_eq!(leaks(&v.to_string()), None, "{v:#}");
+}

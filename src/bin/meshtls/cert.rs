@@ -4,85 +4,11 @@
 use std::path::Path;
 
 use meshtls::creds::{self, TrustRoots};
-use meshtls::{identity, leaf, DerX509, Error, Id};
+use meshtls::{identity, leaf, policy, DerX509, Error, Id};
 use serde_json::{json, Value};
-use x509_parser::oid_registry::Oid;
 use x509_parser::prelude::{FromDer, X509Certificate};
-use x509_parser::public_key::PublicKey;
 
-use crate::{now_secs, read, rfc3339, Fail, Report};
-
-/// What a certificate's public key is, and whether the policy accepts it.
-fn key_kind(cert: &X509Certificate<'_>) -> (String, Option<String>) {
-    let spki = cert.public_key();
-    let curve = spki
-        .algorithm
-        .parameters
-        .as_ref()
-        .and_then(|p| p.as_oid().ok())
-        .map(|o| o.to_id_string());
-    match spki.parsed() {
-        Ok(PublicKey::RSA(rsa)) => {
-            let bits = rsa.key_size();
-            let finding = (bits < 2048).then(|| {
-                format!("RSA-{bits} key: below the 2048-bit minimum (SP 800-131A Rev. 2)")
-            });
-            (format!("RSA {bits} bits"), finding)
-        }
-        Ok(PublicKey::EC(_)) => match curve.as_deref() {
-            Some("1.2.840.10045.3.1.7") => ("ECDSA P-256".into(), None),
-            Some("1.3.132.0.34") => ("ECDSA P-384".into(), None),
-            other => (
-                format!("EC on curve {}", other.unwrap_or("?")),
-                Some("EC key on a curve meshtls does not offer (P-256 and P-384 only)".into()),
-            ),
-        },
-        _ if spki.algorithm.algorithm.to_id_string() == "1.3.101.112" => ("Ed25519".into(), None),
-        _ => {
-            let oid = spki.algorithm.algorithm.to_id_string();
-            (
-                format!("unsupported key ({oid})"),
-                Some(format!("key type {oid} is not supported")),
-            )
-        }
-    }
-}
-
-/// The signature algorithm's name, and a finding if the policy refuses it.
-fn signature_kind(oid: &Oid<'_>) -> (String, Option<String>) {
-    let id = oid.to_id_string();
-    let name = match id.as_str() {
-        "1.2.840.113549.1.1.11" => "sha256WithRSAEncryption",
-        "1.2.840.113549.1.1.12" => "sha384WithRSAEncryption",
-        "1.2.840.113549.1.1.13" => "sha512WithRSAEncryption",
-        "1.2.840.113549.1.1.10" => "RSASSA-PSS",
-        "1.2.840.10045.4.3.2" => "ecdsa-with-SHA256",
-        "1.2.840.10045.4.3.3" => "ecdsa-with-SHA384",
-        "1.2.840.10045.4.3.4" => "ecdsa-with-SHA512",
-        "1.3.101.112" => "Ed25519",
-        "1.2.840.113549.1.1.5" => "sha1WithRSAEncryption",
-        "1.2.840.10045.4.1" => "ecdsa-with-SHA1",
-        "1.2.840.113549.1.1.4" => "md5WithRSAEncryption",
-        _ => "",
-    };
-    let finding = match name {
-        "sha1WithRSAEncryption" | "ecdsa-with-SHA1" | "md5WithRSAEncryption" => Some(format!(
-            "signed with {name}: SHA-1/MD5 signatures are not accepted (SP 800-131A Rev. 2)"
-        )),
-        "" => Some(format!(
-            "signature algorithm {id} is not one meshtls verifies"
-        )),
-        _ => None,
-    };
-    (
-        if name.is_empty() {
-            id
-        } else {
-            name.to_string()
-        },
-        finding,
-    )
-}
+use crate::{now_secs, read, rfc3339, words, Fail, Report};
 
 /// Reports one certificate; findings are prefixed with `which`.
 fn describe(r: &mut Report, which: &str, der: &DerX509, now: i64) -> Result<Value, Fail> {
@@ -95,8 +21,13 @@ fn describe(r: &mut Report, which: &str, der: &DerX509, now: i64) -> Result<Valu
     let not_before = cert.validity().not_before.timestamp();
     let not_after = cert.validity().not_after.timestamp();
     let days_left = (not_after - now).div_euclid(86_400);
-    let (key, key_finding) = key_kind(&cert);
-    let (sig, sig_finding) = signature_kind(&cert.signature_algorithm.algorithm);
+    let algs = policy::certificate(&der.0).map_err(|e| {
+        Fail::new(
+            format!("{which}: {e}"),
+            "pass the PEM chain the workload presents (leaf first)",
+        )
+    })?;
+    let (key, sig) = (algs.key.clone(), algs.signature.clone());
 
     r.line(format!("{which}:"));
     r.line(format!("  subject        {}", cert.subject()));
@@ -120,7 +51,10 @@ fn describe(r: &mut Report, which: &str, der: &DerX509, now: i64) -> Result<Valu
             rfc3339(&cert.validity().not_after)
         ));
     }
-    for f in [key_finding, sig_finding].into_iter().flatten() {
+    for f in [algs.key_problem, algs.signature_problem]
+        .into_iter()
+        .flatten()
+    {
         r.finding(format!("{which}: {f}"));
     }
     Ok(json!({
@@ -175,6 +109,18 @@ pub(crate) fn run(
         certs.push(describe(&mut r, &format!("chain[{}]", i + 1), c, now)?);
     }
     r.json.insert("certificates".into(), Value::Array(certs));
+    // Each link: can this build verify the certificate's signature with the next one's key?
+    let all: Vec<&DerX509> = std::iter::once(&leaf).chain(&chain).collect();
+    for (i, pair) in all.windows(2).enumerate() {
+        if let Some(problem) = policy::issued_by(&pair[0].0, &pair[1].0) {
+            let which = if i == 0 {
+                "leaf".to_string()
+            } else {
+                format!("chain[{i}]")
+            };
+            r.finding(format!("{which}: issued by chain[{}]: {problem}", i + 1));
+        }
+    }
 
     let ids: Vec<String> = identity::identities(&leaf.0)
         .map_err(|e| Fail::new(format!("leaf: {e}"), todo))?
@@ -207,6 +153,14 @@ pub(crate) fn run(
     if let Some(roots) = roots {
         let verdict = match roots.verify(&leaf, &chain) {
             Ok(()) => format!("verifies to the roots ({} anchors)", roots.len()),
+            Err(Error::Untrusted(e)) => {
+                let e = format!(
+                    "does not verify to the trust roots: {}",
+                    words::tls(&e, "the")
+                );
+                r.finding(format!("chain: {e}"));
+                format!("REFUSED: {e}")
+            }
             Err(e) => {
                 r.finding(format!("chain: {e}"));
                 format!("REFUSED: {e}")

@@ -15,6 +15,7 @@ mod cert;
 mod demo;
 mod probe;
 mod status;
+mod words;
 
 /// meshtls: mutual TLS for service meshes on AWS-LC (or the AWS-LC-FIPS 3.x module); audit tool.
 #[derive(Debug, Parser)]

@@ -17,7 +17,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
 use serde_json::json;
 
-use crate::{now_secs, read, rfc3339, Fail, Report};
+use crate::{now_secs, read, rfc3339, words, Fail, Report};
 
 /// `meshtls probe` arguments.
 #[derive(Debug, clap::Args)]
@@ -265,7 +265,7 @@ pub(crate) fn run(args: &Args) -> Result<Report, Fail> {
         let Some(tls) = e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) else {
             return Err(io_fail(e));
         };
-        let text = tls_text(tls);
+        let text = words::tls(tls, "the server's");
         r.field("handshake", "handshake:", format!("FAILED: {text}"));
         if no_common_algorithm(tls) {
             r.field("failure", "failure:", "no_common_algorithm");
@@ -349,56 +349,6 @@ fn no_common_algorithm(e: &rustls::Error) -> bool {
         ),
         rustls::Error::PeerIncompatible(_) => true,
         _ => false,
-    }
-}
-
-/// A rustls error as a sentence: alerts by their RFC 8446 names, certificate errors in words, and
-/// the mesh's own certificate rules as their text (rustls shows those with `Debug`).
-fn tls_text(e: &rustls::Error) -> String {
-    use rustls::{AlertDescription as A, CertificateError as C};
-    match e {
-        rustls::Error::AlertReceived(a) => {
-            let name = match a {
-                A::HandshakeFailure => "handshake_failure",
-                A::InsufficientSecurity => "insufficient_security",
-                A::ProtocolVersion => "protocol_version",
-                A::BadCertificate => "bad_certificate",
-                A::UnsupportedCertificate => "unsupported_certificate",
-                A::CertificateRequired => "certificate_required",
-                A::UnknownCA => "unknown_ca",
-                A::NoApplicationProtocol => "no_application_protocol",
-                A::IllegalParameter => "illegal_parameter",
-                A::DecodeError => "decode_error",
-                A::InternalError => "internal_error",
-                A::UnrecognisedName => "unrecognized_name",
-                A::AccessDenied => "access_denied",
-                _ => return format!("the server sent fatal alert {}", u8::from(*a)),
-            };
-            format!("the server sent the fatal alert {name}")
-        }
-        rustls::Error::PeerIncompatible(_) => {
-            "the server's hello is incompatible with what this build offers".into()
-        }
-        rustls::Error::InvalidCertificate(c) => match c {
-            C::UnknownIssuer => {
-                "the server's chain does not lead to any of --roots (UnknownIssuer)".into()
-            }
-            C::Expired | C::ExpiredContext { .. } => "the server's certificate has expired".into(),
-            C::NotValidYet | C::NotValidYetContext { .. } => {
-                "the server's certificate is not valid yet".into()
-            }
-            C::BadSignature => "a signature in the server's chain does not verify".into(),
-            C::UnsupportedSignatureAlgorithmContext { .. } => {
-                "the server's chain is signed with an algorithm this build does not verify".into()
-            }
-            C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
-                "the server's certificate does not allow serverAuth".into()
-            }
-            C::BadEncoding => "the server's certificate is not valid DER".into(),
-            C::Other(other) => format!("the server's certificate: {}", other.0),
-            other => format!("the server's certificate: {other}"),
-        },
-        other => other.to_string(),
     }
 }
 
