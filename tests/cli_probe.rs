@@ -197,18 +197,15 @@ fn error_texts_are_words() {
         if array {
             return Some("a byte array");
         }
-        for bad in [
+        [
             "(UNIX)",
             "Context {",
             "OtherError",
             "Other(",
             "InvalidCertificate(",
-        ] {
-            if text.contains(bad) {
-                return Some(bad);
-            }
-        }
-        None
+        ]
+        .into_iter()
+        .find(|bad| text.contains(bad))
     };
     for chain in [
         "certs/expired-ca1.chain.pem",
