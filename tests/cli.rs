@@ -422,8 +422,10 @@ fn probe_reports_what_was_negotiated() {
     ];
     let (rc, v) = json(&args);
     assert_eq!(v["handshake"], "ok", "{v:#}");
-    assert_eq!(v["version"], "TLSv1_3");
-    assert_eq!(v["suite"], "TLS13_AES_256_GCM_SHA384");
+    assert_eq!(v["version"], "TLSv1.3");
+    assert_eq!(v["suite"], "TLS_AES_256_GCM_SHA384");
+    assert_eq!(v["signature_scheme"], "ecdsa_secp256r1_sha256");
+    assert_eq!(v["peer_certificates"][0]["key"], "ECDSA P-256");
     assert_eq!(v["chain_verified"], true);
     assert_eq!(v["peer_identities"][0], FOO);
     assert!(v["peer_days_left"].as_i64().unwrap() > 365 * 50);
@@ -433,11 +435,10 @@ fn probe_reports_what_was_negotiated() {
         "the server saw our client cert"
     );
     if cfg!(feature = "fips") {
-        assert_eq!(v["group"], "secp256r1MLKEM768");
-        assert_eq!(
-            (v["suite_approved"].clone(), v["group_approved"].clone()),
-            (true.into(), true.into())
-        );
+        assert_eq!(v["group"], "SecP256r1MLKEM768");
+        for key in ["version", "suite", "group", "signature_scheme"] {
+            assert_eq!(v[format!("{key}_approved")], true, "{key}: {v:#}");
+        }
         assert_eq!(rc, 0, "{v:#}");
     } else {
         assert_eq!(v["group"], "X25519MLKEM768");
@@ -527,7 +528,7 @@ fn probe_of_a_chacha20_only_openssl_server_is_a_finding() {
         assert_eq!(v["failure"], "no_common_algorithm", "{v:#}");
     } else {
         assert_eq!(v["handshake"], "ok", "{v:#}");
-        assert_eq!(v["suite"], "TLS13_CHACHA20_POLY1305_SHA256");
+        assert_eq!(v["suite"], "TLS_CHACHA20_POLY1305_SHA256");
         assert_eq!(v["suite_approved"], false);
     }
     drop(peer);

@@ -241,3 +241,44 @@ fn error_texts_are_words() {
     );
     assert_eq!(leaks(&v.to_string()), None, "{v:#}");
 }
+
+/// The server's certificates are judged by the policy table: a leaf signed with ECDSA-SHA1 (which no
+/// verifier of this build takes) is a finding even when the chain is not verified.
+#[test]
+fn the_peers_certificate_algorithms_are_judged() {
+    // SECLEVEL=0: OpenSSL refuses to serve a SHA-1-signed certificate otherwise.
+    let (peer, addr) = openssl_server(&["-tls1_3", "-cipher", "DEFAULT:@SECLEVEL=0"], "sha1-ca1");
+    let (rc, v) = json(&["probe", &addr, "--sni", FOO]);
+    assert_eq!(rc, 1, "{v:#}");
+    assert_eq!(v["handshake"], "ok", "{v:#}");
+    assert_eq!(v["peer_certificates"][0]["key"], "ECDSA P-256", "{v:#}");
+    assert!(
+        v["peer_certificates"][0]["signature_problem"].is_string(),
+        "{v:#}"
+    );
+    assert!(
+        findings(&v)
+            .iter()
+            .any(|f| f.starts_with("peer leaf:") && f.contains("not verified by this build")),
+        "{v:#}"
+    );
+    drop(peer);
+
+    // An RSA-2048 server: key size reported, scheme an RSA-PSS one, no certificate finding.
+    let (peer, addr) = openssl_server(&["-tls1_3"], "rsa2048-ca1");
+    let (_, v) = json(&["probe", &addr, "--sni", FOO, "--roots", "certs/roots.pem"]);
+    assert_eq!(v["handshake"], "ok", "{v:#}");
+    assert_eq!(v["peer_certificates"][0]["key"], "RSA 2048 bits", "{v:#}");
+    assert!(
+        v["signature_scheme"]
+            .as_str()
+            .unwrap()
+            .starts_with("rsa_pss_rsae_"),
+        "{v:#}"
+    );
+    assert!(
+        !findings(&v).iter().any(|f| f.starts_with("peer leaf")),
+        "{v:#}"
+    );
+    drop(peer);
+}

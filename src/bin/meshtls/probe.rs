@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use meshtls::creds::{self, TrustRoots};
-use meshtls::{identity, DerX509, Id};
+use meshtls::{identity, policy, DerX509, Id};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
@@ -287,6 +287,54 @@ pub(crate) fn run(args: &Args) -> Result<Report, Fail> {
     Ok(r)
 }
 
+/// The server's certificates, each key and signature algorithm judged by the policy table, and each
+/// link (certificate, next certificate) by whether this build can verify that signature.
+fn peer_certificates(r: &mut Report, certs: &[CertificateDer<'_>]) {
+    let mut out = Vec::new();
+    for (i, der) in certs.iter().enumerate() {
+        let which = if i == 0 {
+            "peer leaf".to_string()
+        } else {
+            format!("peer chain[{i}]")
+        };
+        match policy::certificate(der) {
+            Ok(algs) => {
+                r.line(format!(
+                    "{:<22} key {}, signed with {}",
+                    format!("{which}:"),
+                    algs.key,
+                    algs.signature
+                ));
+                for problem in [&algs.key_problem, &algs.signature_problem]
+                    .into_iter()
+                    .flatten()
+                {
+                    r.finding(format!("{which}: {problem}"));
+                }
+                out.push(json!({
+                    "key": algs.key,
+                    "key_problem": algs.key_problem,
+                    "signature": algs.signature,
+                    "signature_problem": algs.signature_problem,
+                }));
+            }
+            Err(e) => {
+                r.finding(format!("{which}: {e}"));
+                out.push(json!({ "error": e.to_string() }));
+            }
+        }
+        if let Some(issuer) = certs.get(i + 1) {
+            if let Some(problem) = policy::issued_by(der, issuer) {
+                r.finding(format!(
+                    "{which}: issued by peer chain[{}]: {problem}",
+                    i + 1
+                ));
+            }
+        }
+    }
+    r.json.insert("peer_certificates".into(), json!(out));
+}
+
 /// The TCP stream, keeping the first bytes the server sent (to tell "not TLS" apart).
 struct Recorder {
     tcp: TcpStream,
@@ -360,26 +408,71 @@ fn report(
     scheme: Option<SignatureScheme>,
 ) {
     r.field("handshake", "handshake:", "ok");
-    let version = conn.protocol_version().map(|v| format!("{v:?}"));
-    r.field("version", "version:", version.unwrap_or_default());
-    let suite = conn.negotiated_cipher_suite();
-    let group = conn.negotiated_key_exchange_group();
-    let suite_ok = suite.is_some_and(|s| s.fips());
-    let group_ok = group.is_some_and(|g| g.fips());
-    r.field(
-        "suite",
-        "suite:",
-        suite
-            .map(|s| format!("{:?}", s.suite()))
-            .unwrap_or_default(),
-    );
-    r.field("suite_approved", "suite approved:", suite_ok);
-    r.field(
-        "group",
-        "group:",
-        group.map(|g| format!("{:?}", g.name())).unwrap_or_default(),
-    );
-    r.field("group_approved", "group approved:", group_ok);
+    let fips_mode = meshtls::fips::status().fips_mode;
+    // What was negotiated, each judged by its row in the policy table.
+    let negotiated = [
+        (
+            "version",
+            conn.protocol_version()
+                .map(|v| (u16::from(v), policy::version(v))),
+        ),
+        (
+            "suite",
+            conn.negotiated_cipher_suite()
+                .map(|s| (u16::from(s.suite()), policy::suite(s.suite()))),
+        ),
+        (
+            "group",
+            conn.negotiated_key_exchange_group()
+                .map(|g| (u16::from(g.name()), policy::group(g.name()))),
+        ),
+        (
+            "signature_scheme",
+            scheme.map(|s| (u16::from(s), policy::scheme(s))),
+        ),
+    ];
+    let mut approved_here = true;
+    for (key, found) in negotiated {
+        let label = format!("{}:", key.replace('_', " "));
+        let approved_key = format!("{key}_approved");
+        let approved_label = format!("{} approved:", key.replace('_', " "));
+        match found {
+            None => {
+                r.field(key, &label, json!(null));
+                r.field(&approved_key, &approved_label, false);
+                r.finding(format!("no {} was negotiated", key.replace('_', " ")));
+            }
+            Some((wire, None)) => {
+                r.field(key, &label, format!("0x{wire:04x}"));
+                r.field(&approved_key, &approved_label, false);
+                r.finding(format!(
+                    "{} 0x{wire:04x} is not in the policy table",
+                    key.replace('_', " ")
+                ));
+            }
+            Some((_, Some(row))) => {
+                r.field(key, &label, row.name);
+                let ok = row.approval.is_approved();
+                r.field(&approved_key, &approved_label, ok && fips_mode);
+                r.line(format!("{:<22} {}", "", row.approval.text()));
+                if !ok {
+                    r.finding(format!(
+                        "negotiated {} {} is not FIPS-approved: {}",
+                        row.kind,
+                        row.name,
+                        row.approval.text()
+                    ));
+                }
+                approved_here &= ok;
+            }
+        }
+    }
+    if approved_here && !fips_mode {
+        r.finding(
+            "the crypto module is not in FIPS mode, so nothing negotiated is FIPS-approved \
+             (run the regulated build)",
+        );
+    }
     let alpn = conn
         .alpn_protocol()
         .map(|p| String::from_utf8_lossy(p).into_owned());
@@ -391,17 +484,7 @@ fn report(
              unproven; pass --roots with the mesh's trust anchors",
         );
     }
-    r.field(
-        "signature_scheme",
-        "server signed with:",
-        scheme.map_or(json!(null), |s| json!(format!("{s:?}"))),
-    );
-    if !suite_ok {
-        r.finding("negotiated cipher suite is not FIPS-approved");
-    }
-    if !group_ok {
-        r.finding("negotiated key-exchange group is not FIPS-approved");
-    }
+    peer_certificates(r, conn.peer_certificates().unwrap_or_default());
 
     let leaf = conn.peer_certificates().and_then(|c| c.first());
     let Some(leaf) = leaf else {
