@@ -143,13 +143,21 @@ fn openssl_server(extra: &[&str], cert: &str) -> (common::peer::Peer, String) {
     let install = "Debian: apt-get install -y openssl";
     peer_version("openssl", &["version"], install);
     let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    // A CA fixture has no chain file: its one certificate.
+    let chain = if common::cert_path(&format!("{cert}.chain.pem")).exists() {
+        chain_arg(cert)
+    } else {
+        common::cert_path(&format!("{cert}.crt.pem"))
+            .to_string_lossy()
+            .into_owned()
+    };
     let mut peer = Peer::spawn(
         "openssl s_server",
         Command::new("openssl")
             .args(["s_server", "-naccept", "2", "-brief"])
             .args(["-accept", &addr.to_string()])
             .args(extra)
-            .args(["-cert", &chain_arg(cert), "-key", &key_arg(cert)]),
+            .args(["-cert", &chain, "-key", &key_arg(cert)]),
         install,
     );
     drop(peer.connect(addr)); // waits until it listens; the probe is its second connection
@@ -278,6 +286,23 @@ fn the_peers_certificate_algorithms_are_judged() {
     );
     assert!(
         !findings(&v).iter().any(|f| f.starts_with("peer leaf")),
+        "{v:#}"
+    );
+    drop(peer);
+}
+
+/// The mesh's certificate rules (meshtls::leaf) are applied to the server's certificate too: the CA
+/// certificate ca1 served as a leaf breaks them.
+#[test]
+fn the_mesh_certificate_rules_are_applied_to_the_server() {
+    let (peer, addr) = openssl_server(&["-tls1_3"], "ca1");
+    let (rc, v) = json(&["probe", &addr, "--sni", FOO]);
+    assert_eq!(rc, 1, "{v:#}");
+    assert_eq!(v["handshake"], "ok", "{v:#}");
+    assert!(
+        findings(&v)
+            .iter()
+            .any(|f| f.starts_with("peer leaf: basicConstraints says CA:TRUE")),
         "{v:#}"
     );
     drop(peer);

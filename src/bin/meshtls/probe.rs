@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use meshtls::creds::{self, TrustRoots};
-use meshtls::{identity, policy, DerX509, Id};
+use meshtls::{identity, leaf, policy, DerX509, Id};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
@@ -333,6 +333,12 @@ fn peer_certificates(r: &mut Report, certs: &[CertificateDer<'_>]) {
         }
     }
     r.json.insert("peer_certificates".into(), json!(out));
+    // The mesh's certificate rules, as a mesh client would apply them to this server.
+    if let Some((leaf, chain)) = certs.split_first() {
+        for problem in leaf::check(leaf, chain) {
+            r.finding(format!("peer {problem}"));
+        }
+    }
 }
 
 /// The TCP stream, keeping the first bytes the server sent (to tell "not TLS" apart).
