@@ -361,11 +361,12 @@ fn demo_does_mutual_tls_between_two_identities() {
     assert_eq!(rc, 0);
     assert_eq!(v["server_identity"], FOO);
     assert_eq!(v["client_identity"], BAR);
-    assert_eq!(v["version"], "TLSv1_3");
+    assert_eq!(v["version"], "TLSv1.3");
+    assert_eq!(v["suite"], "TLS_AES_256_GCM_SHA384");
     assert_eq!(v["alpn"], "transport.l5d.io/v1");
     assert_eq!(v["fips_mode"], cfg!(feature = "fips"));
     let group = if cfg!(feature = "fips") {
-        "secp256r1MLKEM768"
+        "SecP256r1MLKEM768"
     } else {
         "X25519MLKEM768"
     };

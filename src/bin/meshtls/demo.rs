@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use meshtls::creds::{self, Receiver, Store};
+use meshtls::policy;
 use meshtls::{AlpnProtocols, ClientTls, Credentials, ServerId, ServerTls};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -118,17 +119,32 @@ async fn demo(certs: &Path) -> Result<Report, Fail> {
     r.field(
         "version",
         "version:",
-        name(client_side.version.map(|v| format!("{v:?}"))),
+        name(
+            client_side
+                .version
+                .and_then(policy::version)
+                .map(|r| r.name.to_string()),
+        ),
     );
     r.field(
         "suite",
         "suite:",
-        name(client_side.suite.map(|s| format!("{s:?}"))),
+        name(
+            client_side
+                .suite
+                .and_then(policy::suite)
+                .map(|r| r.name.to_string()),
+        ),
     );
     r.field(
         "group",
         "group:",
-        name(client_side.group.map(|g| format!("{g:?}"))),
+        name(
+            client_side
+                .group
+                .and_then(policy::group)
+                .map(|r| r.name.to_string()),
+        ),
     );
     let alpn = client_side
         .protocol
@@ -140,7 +156,7 @@ async fn demo(certs: &Path) -> Result<Report, Fail> {
     r.field("validation", "validation:", status.validation.to_string());
 
     if client_id != BAR {
-        r.finding(format!("foo saw client {client_id:?}, expected {BAR}"));
+        r.finding(format!("foo saw client \"{client_id}\", expected {BAR}"));
     }
     if client_side.suite != server_side.suite || client_side.group != server_side.group {
         r.finding("the two sides disagree on what was negotiated");
