@@ -1,4 +1,5 @@
-//! The regulated build (`--no-default-features --features fips`) links exactly one crypto library:
+//! The regulated build (`--no-default-features --features fips`, with or without the optional `cli` and
+//! `tls12` features) links exactly one crypto library:
 //! `cargo tree -e normal` holds aws-lc-fips-sys and none of ring, aws-lc-sys, openssl-sys, boring-sys
 //! or rustls-pemfile. This is the command FIPS.md tells an auditor to run; here it is a test.
 
@@ -37,19 +38,24 @@ const FORBIDDEN: [&str; 5] = [
     "rustls-pemfile",
 ];
 
+/// The regulated build, and the regulated build plus every combination of the optional features a
+/// user may add (`cli`, `tls12`): one crypto library each time.
 #[test]
 fn regulated_build_links_one_crypto_library() {
-    let names = normal_tree(&["--no-default-features", "--features", "fips"]);
-    println!("regulated build: {}", names.join(" "));
-    assert!(
-        names.iter().any(|n| n == "aws-lc-fips-sys"),
-        "no aws-lc-fips-sys in {names:?}"
-    );
-    for bad in FORBIDDEN {
+    for extra in ["", ",cli", ",tls12", ",cli,tls12"] {
+        let features = format!("fips{extra}");
+        let names = normal_tree(&["--no-default-features", "--features", &features]);
+        println!("regulated build ({features}): {}", names.join(" "));
         assert!(
-            !names.iter().any(|n| n == bad),
-            "{bad} in the regulated build"
+            names.iter().any(|n| n == "aws-lc-fips-sys"),
+            "{features}: no aws-lc-fips-sys in {names:?}"
         );
+        for bad in FORBIDDEN {
+            assert!(
+                !names.iter().any(|n| n == bad),
+                "{bad} in the regulated build ({features})"
+            );
+        }
     }
 }
 
