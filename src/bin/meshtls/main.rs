@@ -239,9 +239,7 @@ fn read(path: &Path, what: &str) -> Result<Vec<u8>, Fail> {
 
 /// A certificate time as an RFC 3339 date (UTC), e.g. `2125-01-01T00:00:00Z`.
 fn rfc3339(t: &x509_parser::time::ASN1Time) -> String {
-    t.to_datetime()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.to_string())
+    words::date(t.to_datetime())
 }
 
 fn now_secs() -> i64 {

@@ -42,12 +42,12 @@ fn certificate(c: &C, whose: &str) -> String {
             format!("{whose} chain does not lead to any of the trust roots (UnknownIssuer)")
         }
         C::ExpiredContext { not_after, .. } => {
-            format!("{whose} certificate expired on {}", date(*not_after))
+            format!("{whose} certificate expired on {}", unix_date(*not_after))
         }
         C::NotValidYetContext { not_before, .. } => {
             format!(
                 "{whose} certificate is not valid until {}",
-                date(*not_before)
+                unix_date(*not_before)
             )
         }
         C::Expired => format!("{whose} certificate has expired"),
@@ -84,14 +84,16 @@ fn webpki(text: &str) -> String {
     }
 }
 
-/// A certificate time as an RFC 3339 date.
-fn date(t: UnixTime) -> String {
+/// A time as an RFC 3339 date (UTC), e.g. `2125-01-01T00:00:00Z`.
+pub(crate) fn date(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+/// A rustls certificate time as an RFC 3339 date.
+fn unix_date(t: UnixTime) -> String {
     i64::try_from(t.as_secs())
         .ok()
         .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| format!("{} seconds after 1970", t.as_secs()))
+        .map_or_else(|| format!("{} seconds after 1970", t.as_secs()), date)
 }
