@@ -163,7 +163,7 @@ fn bit_length(be: &[u8]) -> usize {
 /// An OID's short name from oid-registry, or its dotted form.
 fn name_of(oid: &Oid<'_>) -> String {
     static REGISTRY: OnceLock<OidRegistry<'static>> = OnceLock::new();
-    let registry = REGISTRY.get_or_init(|| OidRegistry::default().with_all_crypto());
+    let registry = REGISTRY.get_or_init(|| OidRegistry::default().with_all_crypto().with_x509());
     registry
         .get(oid)
         .map_or_else(|| oid.to_id_string(), |entry| entry.sn().to_string())
@@ -219,6 +219,18 @@ mod tests {
                 "{ok}"
             );
         }
+    }
+
+    #[test]
+    fn algorithms_are_named_by_oid_registry() {
+        use x509_parser::oid_registry::{
+            OID_NIST_EC_P521, OID_SIG_ECDSA_WITH_SHA512, OID_SIG_ED25519, OID_SIG_ED448,
+        };
+        assert_eq!(name_of(&OID_SIG_ED448), "ed448");
+        assert_eq!(name_of(&OID_SIG_ED25519), "ed25519");
+        assert_eq!(name_of(&OID_NIST_EC_P521), "secp521r1");
+        assert_eq!(name_of(&OID_SIG_ECDSA_WITH_SHA512), "ecdsa-with-SHA512");
+        assert_eq!(name_of(&Oid::from(&[1, 2, 3, 4]).expect("oid")), "1.2.3.4");
     }
 
     #[test]
