@@ -37,7 +37,7 @@ pub enum Error {
 
     /// A string is not a valid identity or DNS name.
     #[error("invalid identity: {0}")]
-    InvalidId(#[from] crate::identity::InvalidId),
+    InvalidId(#[from] InvalidId),
 
     /// A certificate is not DER-encoded X.509, or one of its extensions does not parse.
     #[error("certificate does not parse: {0}")]
@@ -113,4 +113,34 @@ fn found_list(found: &[String]) -> String {
     } else {
         found.join(", ")
     }
+}
+
+/// Why a string is not an identity or a name.
+///
+/// Public as [`meshtls::identity::InvalidId`](crate::identity::InvalidId); defined here so that
+/// [`Error`] wraps it without this module importing `identity` (which imports `Error`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidId {
+    /// The string is empty.
+    #[error("empty name")]
+    Empty,
+    /// A DNS name longer than 253 octets.
+    #[error("DNS name is {0} octets long; the limit is 253")]
+    DnsTooLong(usize),
+    /// A DNS name that ends with a dot. Mesh names are written without it.
+    #[error("DNS name ends with '.'; write it without the trailing dot")]
+    TrailingDot,
+    /// A label that is empty, too long, or has a character other than a-z, 0-9 and an inner '-'.
+    #[error("invalid DNS label {0:?}: labels are 1-63 of a-z, 0-9 and '-', not starting or ending with '-'")]
+    BadLabel(String),
+    /// The last label is all digits: this looks like an IP address, not a name.
+    #[error("{0:?} looks like an IP address, not a DNS name")]
+    Numeric(String),
+    /// Not a DNS name, and a URI whose scheme is not `spiffe`.
+    #[error("not a DNS name, and not a spiffe:// URI")]
+    NotSpiffe,
+    /// A SPIFFE ID that breaks the SPIFFE-ID rules (trust domain, path, length, query, fragment).
+    #[error("invalid SPIFFE ID: {0}")]
+    BadSpiffe(&'static str),
 }
