@@ -263,6 +263,18 @@ impl<I> PrefixedIo<I> {
     pub fn get_ref(&self) -> &I {
         &self.io
     }
+
+    /// The underlying I/O, mutably. Bytes read from it directly skip the unread prefix.
+    pub fn get_mut(&mut self) -> &mut I {
+        &mut self.io
+    }
+
+    /// The bytes read ahead that have not been read back yet, and the underlying I/O.
+    pub fn into_inner(self) -> (Vec<u8>, I) {
+        let mut prefix = self.prefix;
+        prefix.drain(..self.pos);
+        (prefix, self.io)
+    }
 }
 
 impl<I: AsyncRead + Unpin> AsyncRead for PrefixedIo<I> {
@@ -287,9 +299,39 @@ impl<I: AsyncRead + Unpin> AsyncRead for PrefixedIo<I> {
     }
 }
 
-crate::io::forward_async_write!(PrefixedIo, AsyncWrite + Unpin);
+/// Writes go straight to the underlying I/O.
+impl<I: AsyncWrite + Unpin> AsyncWrite for PrefixedIo<I> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
 
 impl<I: PeerAddr> PeerAddr for PrefixedIo<I> {
+    /// The remote address of the underlying I/O.
     fn peer_addr(&self) -> io::Result<std::net::SocketAddr> {
         self.io.peer_addr()
     }

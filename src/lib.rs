@@ -22,6 +22,7 @@ compile_error!(
 );
 
 pub mod client;
+mod configs;
 pub mod creds;
 pub mod detect;
 mod error;
@@ -32,7 +33,7 @@ mod io;
 mod provider;
 pub mod server;
 
-pub use client::{ClientIo, ClientTls, Connect, NewClient};
+pub use client::{ClientIo, ClientTls, Connect, ConnectFuture, NewClient};
 pub use error::Error;
 pub use identity::{
     AlpnProtocols, ClientId, Credentials, DerX509, Id, NegotiatedProtocol, ServerId, ServerName,
@@ -42,4 +43,4 @@ pub use io::{Negotiated, PeerAddr};
 #[doc(hidden)]
 pub use provider::kat;
 pub use provider::provider;
-pub use server::{Server, ServerIo, ServerTls};
+pub use server::{AcceptFuture, Server, ServerIo, ServerTls};

@@ -6,7 +6,7 @@ mod mesh_support;
 use std::future::poll_fn;
 
 use mesh_support::*;
-use meshtls::{AlpnProtocols, ClientId, NegotiatedProtocol, ServerTls};
+use meshtls::{AlpnProtocols, ClientId, NegotiatedProtocol, PeerAddr, ServerTls};
 use rustls::{CertificateError, CipherSuite, NamedGroup, ProtocolVersion};
 use tokio::io::BufReader;
 use tokio::net::TcpStream;

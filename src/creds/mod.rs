@@ -13,10 +13,10 @@ use std::time::SystemTime;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::sign::{CertifiedKey, SigningKey};
-use rustls::{ClientConfig, ServerConfig};
 use tokio::sync::watch as chan;
 
 use crate::client::NewClient;
+use crate::configs::Configs;
 use crate::identity::{self, Credentials, DerX509, Id, ServerName};
 use crate::server::Server;
 use crate::Error;
@@ -27,14 +27,6 @@ mod verify;
 
 pub use roots::{chain_from_pem, key_from_pem, TrustRoots};
 pub(crate) use verify::AnySanVerifier;
-
-/// The configs in force: published together so clients and servers never mix two certificates.
-#[derive(Debug)]
-pub(crate) struct Configs {
-    pub(crate) client: Arc<ClientConfig>,
-    /// `None` until a certificate is set: a server without a certificate refuses handshakes.
-    pub(crate) server: Option<Arc<ServerConfig>>,
-}
 
 /// Creates the credential store for `local_id` and its receiving half.
 ///
