@@ -47,8 +47,11 @@ enum Hello {
 
 /// The SNI host name of the ClientHello at the start of `bytes`.
 ///
-/// `Ok(None)` when the bytes are not a ClientHello, or are one without a valid DNS host name;
-/// `Err(Incomplete)` when they are a prefix of a ClientHello that may still have one.
+/// `Ok(None)` when the bytes are not a ClientHello, or are one without a valid DNS host name.
+///
+/// # Errors
+///
+/// [`Incomplete`] when they are a prefix of a ClientHello that may still have one.
 pub fn parse_sni(bytes: &[u8]) -> Result<Option<ServerName>, Incomplete> {
     match parse_hello(bytes)? {
         Hello::ClientHello(sni) => Ok(sni),
@@ -202,7 +205,9 @@ pub enum Detected {
 /// Reads the start of `io` for up to `timeout` and says whether it is a ClientHello for
 /// `local_name`. Every byte read stays readable from the returned [`PrefixedIo`].
 ///
-/// Fails only if reading fails.
+/// # Errors
+///
+/// Only the I/O error of a failed read; a timeout or bytes that are not TLS are a [`Detected`].
 pub async fn detect<I>(
     io: I,
     local_name: &ServerName,

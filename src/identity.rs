@@ -14,6 +14,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::SystemTime;
 
+use x509_parser::error::X509Error;
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -258,6 +259,14 @@ pub trait Credentials {
     /// PKCS#8, SEC1 or PKCS#1). `expiry` is when the caller plans to replace it, for logs.
     ///
     /// On error nothing changes: the previous credentials keep serving.
+    ///
+    /// # Errors
+    ///
+    /// For [`creds::Store`](crate::creds::Store): the key's errors of
+    /// [`creds::check_key`](crate::creds::check_key); [`Error::Untrusted`] about
+    /// [`Whose::Workload`](crate::Whose::Workload) when the chain does not verify to the roots;
+    /// [`Error::IdMismatch`] when the leaf is not for the store's identity; [`Error::Config`] or
+    /// [`Error::FipsModeOff`] if rustls refuses the configs built from it.
     fn set_certificate(
         &mut self,
         leaf: DerX509,
@@ -269,6 +278,10 @@ pub trait Credentials {
 
 /// Every identity a certificate carries, in SAN order: each DNS and URI entry that parses as an [`Id`].
 /// Entries that do not parse are skipped.
+///
+/// # Errors
+///
+/// [`Error::CertParse`] when `cert` is not DER X.509 or its subjectAltName does not parse.
 pub fn identities(cert: &[u8]) -> Result<Vec<Id>, Error> {
     let (_, cert) = parse(cert)?;
     let san = cert
@@ -290,6 +303,11 @@ pub fn identities(cert: &[u8]) -> Result<Vec<Id>, Error> {
 }
 
 /// Checks that `cert` (DER) carries `id` as a DNS or URI SAN.
+///
+/// # Errors
+///
+/// [`Error::IdMismatch`] (with the identities it does carry) when it does not;
+/// [`Error::CertParse`] when it does not parse.
 pub fn verify_id(cert: &[u8], id: &Id) -> Result<(), Error> {
     let found = identities(cert)?;
     if found.contains(id) {
@@ -309,7 +327,19 @@ pub fn client_identity(cert: &[u8]) -> Option<Id> {
 }
 
 pub(crate) fn parse(der: &[u8]) -> Result<(&[u8], X509Certificate<'_>), Error> {
-    X509Certificate::from_der(der).map_err(|e| Error::CertParse(e.to_string()))
+    X509Certificate::from_der(der).map_err(|e| Error::CertParse(der_error(&e)))
+}
+
+/// An X.509 parse error in words (x509-parser's `Display` shows nom's and BER's `Debug`).
+fn der_error(e: &x509_parser::nom::Err<X509Error>) -> String {
+    match e {
+        x509_parser::nom::Err::Error(X509Error::NomError(_) | X509Error::Der(_))
+        | x509_parser::nom::Err::Failure(X509Error::NomError(_) | X509Error::Der(_))
+        | x509_parser::nom::Err::Incomplete(_) => "not well-formed DER X.509".to_string(),
+        x509_parser::nom::Err::Error(other) | x509_parser::nom::Err::Failure(other) => {
+            format!("not well-formed DER X.509 ({other})")
+        }
+    }
 }
 
 #[cfg(test)]

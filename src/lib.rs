@@ -34,7 +34,7 @@ mod provider;
 pub mod server;
 
 pub use client::{ClientIo, ClientTls, Connect, ConnectFuture, NewClient};
-pub use error::Error;
+pub use error::{Error, Whose};
 pub use identity::{
     AlpnProtocols, ClientId, Credentials, DerX509, Id, NegotiatedProtocol, ServerId, ServerName,
 };

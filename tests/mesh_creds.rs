@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use mesh_support::*;
 use meshtls::creds;
-use meshtls::{Credentials, DerX509, Error};
+use meshtls::{Credentials, DerX509, Error, Whose};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::CertificateError;
@@ -132,9 +132,13 @@ fn bad_updates() -> Vec<BadUpdate> {
             |e| {
                 matches!(
                     e,
-                    Error::Untrusted(rustls::Error::InvalidCertificate(
-                        CertificateError::Expired | CertificateError::ExpiredContext { .. }
-                    ))
+                    Error::Untrusted {
+                        whose: Whose::Workload,
+                        source: rustls::Error::InvalidCertificate(
+                            CertificateError::Expired | CertificateError::ExpiredContext { .. }
+                        ),
+                        ..
+                    }
                 )
             },
         ),
@@ -146,9 +150,14 @@ fn bad_updates() -> Vec<BadUpdate> {
             |e| {
                 matches!(
                     e,
-                    Error::Untrusted(rustls::Error::InvalidCertificate(
-                        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. }
-                    ))
+                    Error::Untrusted {
+                        whose: Whose::Workload,
+                        source: rustls::Error::InvalidCertificate(
+                            CertificateError::NotValidYet
+                                | CertificateError::NotValidYetContext { .. }
+                        ),
+                        ..
+                    }
                 )
             },
         ),
@@ -160,9 +169,11 @@ fn bad_updates() -> Vec<BadUpdate> {
             |e| {
                 matches!(
                     e,
-                    Error::Untrusted(rustls::Error::InvalidCertificate(
-                        CertificateError::UnknownIssuer
-                    ))
+                    Error::Untrusted {
+                        whose: Whose::Workload,
+                        source: rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer),
+                        ..
+                    }
                 )
             },
         ),
@@ -183,9 +194,11 @@ fn bad_updates() -> Vec<BadUpdate> {
         |e| {
             matches!(
                 e,
-                Error::Untrusted(rustls::Error::InvalidCertificate(
-                    CertificateError::UnknownIssuer
-                ))
+                Error::Untrusted {
+                    whose: Whose::Workload,
+                    source: rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer),
+                    ..
+                }
             )
         },
     ));

@@ -163,9 +163,16 @@ pub async fn ping<I: AsyncRead + AsyncWrite + Unpin>(io: &mut BufReader<I>, msg:
     assert_eq!(back, format!("{msg}\n"));
 }
 
-/// The rustls error inside a handshake's `io::Error`, if any.
+/// The rustls error inside a handshake's `io::Error`, if any: itself, or the source of the
+/// [`meshtls::Error::Untrusted`] a refused peer certificate is reported as.
 pub fn tls_error(e: &std::io::Error) -> Option<&rustls::Error> {
-    e.get_ref()?.downcast_ref::<rustls::Error>()
+    let inner = e.get_ref()?;
+    inner.downcast_ref::<rustls::Error>().or_else(|| {
+        match inner.downcast_ref::<meshtls::Error>()? {
+            meshtls::Error::Untrusted { source, .. } => Some(source),
+            _ => None,
+        }
+    })
 }
 
 /// The meshtls error inside an `io::Error`, if any.

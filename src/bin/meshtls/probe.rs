@@ -70,7 +70,7 @@ impl ServerCertVerifier for Verifier {
         let chain: Vec<DerX509> = intermediates.iter().map(|c| DerX509(c.to_vec())).collect();
         match roots.verify_server(&leaf, &chain) {
             Ok(()) => Ok(ServerCertVerified::assertion()),
-            Err(meshtls::Error::Untrusted(e)) => Err(e),
+            Err(meshtls::Error::Untrusted { source, .. }) => Err(source),
             Err(e) => Err(rustls::Error::General(e.to_string())),
         }
     }
