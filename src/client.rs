@@ -4,22 +4,25 @@
 //! `AsyncRead + AsyncWrite` I/O. Each connection sends the target's [`ServerName`] as SNI, verifies
 //! the server's chain against the mesh roots (not its DNS name: the identity may be a SPIFFE URI),
 //! and once the handshake is done requires the leaf to carry the target's [`ServerId`].
+//!
+//! This module reads the configs [`crate::creds`] publishes (through `crate::configs`) and never
+//! imports `creds`: the receiver makes clients, not the other way round.
 
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use rustls::pki_types;
 use rustls::ClientConfig;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::watch;
 use tokio_rustls::TlsConnector;
 
-use crate::creds::Configs;
+use crate::configs::{Configs, WithAlpn};
 use crate::identity::{self, AlpnProtocols, NegotiatedProtocol, ServerId, ServerName};
-use crate::io::{tls_io, Negotiated};
+use crate::io::{handshake_error, Negotiated, PeerAddr};
 
 /// Where a client connects: the SNI to send, the identity to require, the ALPN protocols to offer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +34,8 @@ pub struct ClientTls {
     /// Offered by ALPN, in preference order.
     pub alpn: Option<AlpnProtocols>,
 }
+
+// === impl ClientTls ===
 
 impl ClientTls {
     /// A target whose SNI and identity are the same DNS name, without ALPN.
@@ -66,12 +71,9 @@ impl NewClient {
             rx: self.rx.clone(),
             sni,
             server_id: target.server_id,
-            alpn: target.alpn.map(|AlpnProtocols(p)| {
-                Arc::new(Alpn {
-                    protocols: p,
-                    cache: Mutex::default(),
-                })
-            }),
+            alpn: target
+                .alpn
+                .map(|AlpnProtocols(p)| Arc::new(WithAlpn::new(p))),
         }
     }
 }
@@ -85,39 +87,19 @@ pub struct Connect {
     /// The SNI, or the name rustls refused as one.
     sni: Result<pki_types::ServerName<'static>, Arc<String>>,
     server_id: ServerId,
-    alpn: Option<Arc<Alpn>>,
-}
-
-/// The target's ALPN protocols, and the client config with them for the current credentials (made
-/// once per credential update, not per connection).
-#[derive(Debug)]
-struct Alpn {
-    protocols: Vec<Vec<u8>>,
-    /// (the credentials' config, that config with `protocols` set).
-    cache: Mutex<Option<(Arc<ClientConfig>, Arc<ClientConfig>)>>,
-}
-
-impl Alpn {
-    fn config(&self, base: Arc<ClientConfig>) -> Arc<ClientConfig> {
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        match &*cache {
-            Some((cached_base, with_alpn)) if Arc::ptr_eq(cached_base, &base) => with_alpn.clone(),
-            _ => {
-                let mut config = (*base).clone();
-                config.alpn_protocols = self.protocols.clone();
-                let config = Arc::new(config);
-                *cache = Some((base, config.clone()));
-                config
-            }
-        }
-    }
+    alpn: Option<Arc<WithAlpn<ClientConfig>>>,
 }
 
 impl Connect {
     /// Runs the TLS handshake on `io` and checks the server's identity.
     ///
-    /// Fails with an `io::Error` carrying the handshake error, or [`crate::Error::IdMismatch`] (kind
-    /// `InvalidData`) when the server's certificate chains to the roots but is not for `server_id`.
+    /// # Errors
+    ///
+    /// An `io::Error` of kind `InvalidInput` when the target's name is not a valid SNI; the I/O
+    /// error itself when the connection fails; kind `InvalidData` carrying a [`crate::Error`]:
+    /// [`Untrusted`](crate::Error::Untrusted) (about the peer's certificate) when the server's
+    /// chain does not verify, [`IdMismatch`](crate::Error::IdMismatch) when it chains to the roots
+    /// but is not for `server_id`. Other TLS failures carry the [`rustls::Error`].
     pub async fn connect<I>(&self, io: I) -> io::Result<(ClientIo<I>, Option<NegotiatedProtocol>)>
     where
         I: AsyncRead + AsyncWrite + Unpin,
@@ -133,7 +115,10 @@ impl Connect {
             None => config,
             Some(alpn) => alpn.config(config),
         };
-        let io = TlsConnector::from(config).connect(sni, io).await?;
+        let io = TlsConnector::from(config)
+            .connect(sni, io)
+            .await
+            .map_err(handshake_error)?;
         let negotiated = Negotiated::from_state(io.get_ref().1);
         let leaf = negotiated.peer_certificate.as_deref().unwrap_or_default();
         if let Err(error) = identity::verify_id(leaf, &self.server_id.0) {
@@ -151,25 +136,121 @@ where
 {
     type Response = (ClientIo<I>, Option<NegotiatedProtocol>);
     type Error = io::Error;
-    type Future = Pin<Box<dyn Future<Output = io::Result<Self::Response>> + Send + 'static>>;
+    type Future = ConnectFuture<I>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, io: I) -> Self::Future {
+    fn call(&mut self, io: I) -> ConnectFuture<I> {
         let this = self.clone();
-        Box::pin(async move { this.connect(io).await })
+        ConnectFuture(Box::pin(async move { this.connect(io).await }))
+    }
+}
+
+// === impl ConnectFuture ===
+
+/// What [`Connect`] as a `tower::Service` returns: [`Connect::connect`] on the I/O it was called
+/// with, boxed so that the type can be named (e.g. in a proxy's service stack).
+#[must_use = "futures do nothing unless polled"]
+pub struct ConnectFuture<I>(Pin<Box<dyn Future<Output = ConnectResult<I>> + Send + 'static>>);
+
+type ConnectResult<I> = io::Result<(ClientIo<I>, Option<NegotiatedProtocol>)>;
+
+impl<I> Future for ConnectFuture<I> {
+    type Output = io::Result<(ClientIo<I>, Option<NegotiatedProtocol>)>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.0.as_mut().poll(cx)
+    }
+}
+
+impl<I> std::fmt::Debug for ConnectFuture<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConnectFuture")
     }
 }
 
 // === impl ClientIo ===
 
-/// A client's TLS stream.
+/// A client's TLS stream: reads and writes go through TLS to the underlying I/O.
 #[derive(Debug)]
 pub struct ClientIo<I> {
     io: tokio_rustls::client::TlsStream<I>,
     negotiated: Negotiated,
 }
 
-tls_io!(ClientIo);
+impl<I> ClientIo<I> {
+    /// The ALPN protocol agreed, if any.
+    pub fn negotiated_protocol(&self) -> Option<&NegotiatedProtocol> {
+        self.negotiated.protocol.as_ref()
+    }
+
+    /// Everything the handshake agreed: version, suite, group, ALPN, peer certificate.
+    pub fn negotiated(&self) -> &Negotiated {
+        &self.negotiated
+    }
+
+    /// The underlying I/O.
+    pub fn get_ref(&self) -> &I {
+        self.io.get_ref().0
+    }
+
+    /// The underlying I/O, mutably. Reading or writing it directly corrupts the TLS session.
+    pub fn get_mut(&mut self) -> &mut I {
+        self.io.get_mut().0
+    }
+
+    /// The underlying I/O, ending the TLS session without a `close_notify`: shut the stream down
+    /// first (`AsyncWriteExt::shutdown`) if the peer should see a clean close.
+    pub fn into_inner(self) -> I {
+        self.io.into_inner().0
+    }
+}
+
+impl<I: PeerAddr> PeerAddr for ClientIo<I> {
+    /// The remote address of the underlying I/O.
+    fn peer_addr(&self) -> io::Result<std::net::SocketAddr> {
+        self.get_ref().peer_addr()
+    }
+}
+
+impl<I: AsyncRead + AsyncWrite + Unpin> AsyncRead for ClientIo<I> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<I: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ClientIo<I> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}

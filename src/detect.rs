@@ -47,8 +47,11 @@ enum Hello {
 
 /// The SNI host name of the ClientHello at the start of `bytes`.
 ///
-/// `Ok(None)` when the bytes are not a ClientHello, or are one without a valid DNS host name;
-/// `Err(Incomplete)` when they are a prefix of a ClientHello that may still have one.
+/// `Ok(None)` when the bytes are not a ClientHello, or are one without a valid DNS host name.
+///
+/// # Errors
+///
+/// [`Incomplete`] when they are a prefix of a ClientHello that may still have one.
 pub fn parse_sni(bytes: &[u8]) -> Result<Option<ServerName>, Incomplete> {
     match parse_hello(bytes)? {
         Hello::ClientHello(sni) => Ok(sni),
@@ -202,7 +205,9 @@ pub enum Detected {
 /// Reads the start of `io` for up to `timeout` and says whether it is a ClientHello for
 /// `local_name`. Every byte read stays readable from the returned [`PrefixedIo`].
 ///
-/// Fails only if reading fails.
+/// # Errors
+///
+/// Only the I/O error of a failed read; a timeout or bytes that are not TLS are a [`Detected`].
 pub async fn detect<I>(
     io: I,
     local_name: &ServerName,
@@ -263,6 +268,18 @@ impl<I> PrefixedIo<I> {
     pub fn get_ref(&self) -> &I {
         &self.io
     }
+
+    /// The underlying I/O, mutably. Bytes read from it directly skip the unread prefix.
+    pub fn get_mut(&mut self) -> &mut I {
+        &mut self.io
+    }
+
+    /// The bytes read ahead that have not been read back yet, and the underlying I/O.
+    pub fn into_inner(self) -> (Vec<u8>, I) {
+        let mut prefix = self.prefix;
+        prefix.drain(..self.pos);
+        (prefix, self.io)
+    }
 }
 
 impl<I: AsyncRead + Unpin> AsyncRead for PrefixedIo<I> {
@@ -287,9 +304,39 @@ impl<I: AsyncRead + Unpin> AsyncRead for PrefixedIo<I> {
     }
 }
 
-crate::io::forward_async_write!(PrefixedIo, AsyncWrite + Unpin);
+/// Writes go straight to the underlying I/O.
+impl<I: AsyncWrite + Unpin> AsyncWrite for PrefixedIo<I> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
 
 impl<I: PeerAddr> PeerAddr for PrefixedIo<I> {
+    /// The remote address of the underlying I/O.
     fn peer_addr(&self) -> io::Result<std::net::SocketAddr> {
         self.io.peer_addr()
     }

@@ -3,6 +3,45 @@
 //! Every fallible public function returns [`Error`]; each variant names what went wrong so a caller (or
 //! an auditor reading a log line) can tell a bad key from a bad certificate from a module that is not in
 //! FIPS mode without parsing strings.
+//!
+//! The texts are for people: PEM labels as text, times as RFC 3339 dates, no `Debug` output, and a
+//! certificate error says whose certificate it is about ([`Whose`]). Where the cause is a rustls error
+//! the variant carries our description of it *and* the rustls error itself, as its `source()`, for
+//! callers that match on it. The wording lives in `error/text.rs`.
+
+use std::fmt;
+
+use rustls::pki_types::pem;
+
+mod id;
+mod leaf;
+pub(crate) mod text;
+
+pub use id::InvalidId;
+pub use leaf::{LeafProblem, Position};
+
+/// Whose certificate an [`Error::Untrusted`] is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Whose {
+    /// This workload's own certificate: the one [`Credentials::set_certificate`] installs, or one
+    /// [`TrustRoots::verify`] checks.
+    ///
+    /// [`Credentials::set_certificate`]: crate::Credentials::set_certificate
+    /// [`TrustRoots::verify`]: crate::creds::TrustRoots::verify
+    Workload,
+    /// The certificate the other end of a handshake presented (or one
+    /// [`TrustRoots::verify_server`](crate::creds::TrustRoots::verify_server) checks for a client).
+    Peer,
+}
+
+impl fmt::Display for Whose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Whose::Workload => "the workload's certificate",
+            Whose::Peer => "the peer's certificate",
+        })
+    }
+}
 
 /// Everything that can go wrong in meshtls.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -37,7 +76,7 @@ pub enum Error {
 
     /// A string is not a valid identity or DNS name.
     #[error("invalid identity: {0}")]
-    InvalidId(#[from] crate::identity::InvalidId),
+    InvalidId(#[from] InvalidId),
 
     /// A certificate is not DER-encoded X.509, or one of its extensions does not parse.
     #[error("certificate does not parse: {0}")]
@@ -87,14 +126,28 @@ pub enum Error {
     #[error("private key does not match the leaf certificate's public key")]
     KeyMismatch,
 
-    /// The certificate chain does not verify to the trust roots (untrusted, expired, not yet valid,
+    /// A certificate chain does not verify to the trust roots (untrusted, expired, not yet valid,
     /// wrong usage, bad signature...).
-    #[error("certificate chain does not verify to the trust roots: {0}")]
-    Untrusted(rustls::Error),
+    #[error("{whose} does not verify to the trust roots: {reason}")]
+    Untrusted {
+        /// Whether it is the workload's own certificate or the peer's.
+        whose: Whose,
+        /// What is wrong with it, in words.
+        reason: String,
+        /// The verifier's error.
+        #[source]
+        source: rustls::Error,
+    },
 
     /// rustls refused a configuration.
-    #[error("TLS configuration: {0}")]
-    Config(rustls::Error),
+    #[error("TLS configuration refused: {reason}")]
+    Config {
+        /// Why, in words.
+        reason: String,
+        /// rustls's error.
+        #[source]
+        source: rustls::Error,
+    },
 
     /// A server was asked to accept before any certificate was set.
     #[error(
@@ -108,7 +161,46 @@ pub enum Error {
 
     /// A certificate breaks the mesh's certificate rules ([`crate::leaf::check`]).
     #[error("certificate refused by the mesh's certificate rules: {0}")]
-    Leaf(#[from] crate::leaf::LeafProblem),
+    Leaf(#[from] LeafProblem),
+}
+
+// === impl Error ===
+
+impl Error {
+    /// [`Error::Untrusted`] about `whose` certificate, described from the verifier's error.
+    pub(crate) fn untrusted(whose: Whose, source: rustls::Error) -> Self {
+        Error::Untrusted {
+            whose,
+            reason: text::certificate(&source),
+            source,
+        }
+    }
+
+    /// [`Error::Config`], described from rustls's error.
+    pub(crate) fn config(source: rustls::Error) -> Self {
+        Error::Config {
+            reason: text::tls(&source),
+            source,
+        }
+    }
+
+    /// A rustls error in the words meshtls's own errors use: alerts by their RFC 8446 names,
+    /// certificate problems as the rest of a sentence ("it expired at 2002-01-01T00:00:00Z ..."),
+    /// webpki's reasons named, dates in RFC 3339, never `Debug` output. For reports about a
+    /// handshake that failed with `error` (`meshtls probe` prints these).
+    pub fn describe(error: &rustls::Error) -> String {
+        text::tls(error)
+    }
+
+    /// A reason a certificate is unusable (e.g. as a trust anchor), in words.
+    pub(crate) fn certificate_reason(error: &rustls::Error) -> String {
+        text::certificate(error)
+    }
+
+    /// A PEM error's text, labels and lines as text.
+    pub(crate) fn pem_reason(error: &pem::Error) -> String {
+        text::pem(error)
+    }
 }
 
 fn found_list(found: &[String]) -> String {
@@ -116,5 +208,34 @@ fn found_list(found: &[String]) -> String {
         "none".to_string()
     } else {
         found.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn config_and_untrusted_keep_the_rustls_error_as_source() {
+        let source = rustls::Error::General("no usable cipher suites".into());
+        let err = Error::config(source.clone());
+        assert_eq!(
+            err.to_string(),
+            "TLS configuration refused: no usable cipher suites"
+        );
+        let got = err.source().and_then(|s| s.downcast_ref::<rustls::Error>());
+        assert_eq!(got, Some(&source));
+
+        let source = rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature);
+        let err = Error::untrusted(Whose::Peer, source.clone());
+        assert_eq!(
+            err.to_string(),
+            "the peer's certificate does not verify to the trust roots: a signature in its chain \
+             does not verify"
+        );
+        let got = err.source().and_then(|s| s.downcast_ref::<rustls::Error>());
+        assert_eq!(got, Some(&source));
     }
 }

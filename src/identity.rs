@@ -8,208 +8,22 @@
 //!
 //! DNS names are compared ASCII-case-insensitively, so they are stored lower-cased; SPIFFE IDs are
 //! compared exactly after the scheme and trust domain (which SPIFFE requires to be lower case) are
-//! checked.
+//! checked. Those string forms are parsed in `identity/name.rs`; this file has the TLS names and
+//! reads identities from certificates.
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::SystemTime;
 
+use x509_parser::error::X509Error;
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
+mod name;
+
+pub use crate::error::InvalidId;
 use crate::Error;
-
-/// Longest DNS name accepted, in octets, without a trailing dot (RFC 1035 §2.3.4).
-const MAX_DNS_LEN: usize = 253;
-/// Longest DNS label (RFC 1035 §2.3.4).
-const MAX_LABEL_LEN: usize = 63;
-/// Longest SPIFFE ID (SPIFFE-ID §2.3).
-const MAX_SPIFFE_LEN: usize = 2048;
-const SPIFFE_SCHEME: &str = "spiffe://";
-
-/// Why a string is not an identity or a name.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum InvalidId {
-    /// The string is empty.
-    #[error("empty name")]
-    Empty,
-    /// A DNS name longer than 253 octets.
-    #[error("DNS name is {0} octets long; the limit is 253")]
-    DnsTooLong(usize),
-    /// A DNS name that ends with a dot. Mesh names are written without it.
-    #[error("DNS name ends with '.'; write it without the trailing dot")]
-    TrailingDot,
-    /// A label that is empty, too long, or has a character other than a-z, 0-9 and an inner '-'.
-    #[error("invalid DNS label {0:?}: labels are 1-63 of a-z, 0-9 and '-', not starting or ending with '-'")]
-    BadLabel(String),
-    /// The last label is all digits: this looks like an IP address, not a name.
-    #[error("{0:?} looks like an IP address, not a DNS name")]
-    Numeric(String),
-    /// Not a DNS name, and a URI whose scheme is not `spiffe`.
-    #[error("not a DNS name, and not a spiffe:// URI")]
-    NotSpiffe,
-    /// A SPIFFE ID that breaks the SPIFFE-ID rules (trust domain, path, length, query, fragment).
-    #[error("invalid SPIFFE ID: {0}")]
-    BadSpiffe(&'static str),
-}
-
-// === impl Name ===
-
-/// A validated DNS name: ASCII, lower-cased, no trailing dot, labels of a-z, 0-9 and inner hyphens.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Name(String);
-
-impl Name {
-    /// The name as a string slice (lower case).
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for Name {
-    type Err = InvalidId;
-
-    fn from_str(s: &str) -> Result<Self, InvalidId> {
-        if s.is_empty() {
-            return Err(InvalidId::Empty);
-        }
-        if s.len() > MAX_DNS_LEN {
-            return Err(InvalidId::DnsTooLong(s.len()));
-        }
-        if s.ends_with('.') {
-            return Err(InvalidId::TrailingDot);
-        }
-        let lower = s.to_ascii_lowercase();
-        let mut last = "";
-        for label in lower.split('.') {
-            let ok = !label.is_empty()
-                && label.len() <= MAX_LABEL_LEN
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-            if !ok {
-                return Err(InvalidId::BadLabel(label.to_string()));
-            }
-            last = label;
-        }
-        if last.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(InvalidId::Numeric(s.to_string()));
-        }
-        Ok(Name(lower))
-    }
-}
-
-impl fmt::Display for Name {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-// === impl Id ===
-
-/// A workload's mesh identity.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Id {
-    /// A DNS-like name, e.g. `foo.ns1.serviceaccount.identity.linkerd.cluster.local`.
-    Dns(Name),
-    /// A SPIFFE ID, e.g. `spiffe://cluster.local/ns/ns1/sa/foo`.
-    Uri(SpiffeId),
-}
-
-impl FromStr for Id {
-    type Err = InvalidId;
-
-    /// Tries a DNS name first, then a SPIFFE URI. The error is the URI's when the string has a
-    /// `scheme://`, the DNS name's otherwise.
-    fn from_str(s: &str) -> Result<Self, InvalidId> {
-        match s.parse::<Name>() {
-            Ok(name) => Ok(Id::Dns(name)),
-            Err(dns_err) if !s.contains("://") => Err(dns_err),
-            Err(_) => s.parse::<SpiffeId>().map(Id::Uri),
-        }
-    }
-}
-
-impl fmt::Display for Id {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Id::Dns(name) => name.fmt(f),
-            Id::Uri(uri) => uri.fmt(f),
-        }
-    }
-}
-
-impl From<Name> for Id {
-    fn from(name: Name) -> Self {
-        Id::Dns(name)
-    }
-}
-
-// === impl SpiffeId ===
-
-/// A SPIFFE ID: `spiffe://<trust domain>[/<segment>...]`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SpiffeId(String);
-
-impl SpiffeId {
-    /// The ID as a string slice.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The trust domain, e.g. `cluster.local`.
-    pub fn trust_domain(&self) -> &str {
-        let rest = &self.0[SPIFFE_SCHEME.len()..];
-        rest.split('/').next().unwrap_or(rest)
-    }
-}
-
-impl FromStr for SpiffeId {
-    type Err = InvalidId;
-
-    fn from_str(s: &str) -> Result<Self, InvalidId> {
-        if s.is_empty() {
-            return Err(InvalidId::Empty);
-        }
-        let rest = s.strip_prefix(SPIFFE_SCHEME).ok_or(InvalidId::NotSpiffe)?;
-        if s.len() > MAX_SPIFFE_LEN {
-            return Err(InvalidId::BadSpiffe("longer than 2048 bytes"));
-        }
-        if s.contains(['?', '#']) {
-            return Err(InvalidId::BadSpiffe("has a query or fragment"));
-        }
-        let (domain, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, ""),
-        };
-        let domain_ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b);
-        if domain.is_empty() || !domain.bytes().all(domain_ok) {
-            return Err(InvalidId::BadSpiffe(
-                "trust domain must be non-empty a-z, 0-9, '-', '.', '_' (no port, no user info)",
-            ));
-        }
-        if !path.is_empty() {
-            let seg_ok = |b: u8| b.is_ascii_alphanumeric() || b"-._".contains(&b);
-            for seg in path[1..].split('/') {
-                if seg.is_empty() || seg == "." || seg == ".." || !seg.bytes().all(seg_ok) {
-                    return Err(InvalidId::BadSpiffe(
-                        "path segments must be non-empty a-z, A-Z, 0-9, '-', '.', '_' and not '.' or '..'",
-                    ));
-                }
-            }
-        }
-        Ok(SpiffeId(s.to_string()))
-    }
-}
-
-impl fmt::Display for SpiffeId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use name::{Id, Name, SpiffeId};
 
 // === TLS names ===
 
@@ -284,6 +98,14 @@ pub trait Credentials {
     /// PKCS#8, SEC1 or PKCS#1). `expiry` is when the caller plans to replace it, for logs.
     ///
     /// On error nothing changes: the previous credentials keep serving.
+    ///
+    /// # Errors
+    ///
+    /// For [`creds::Store`](crate::creds::Store): the key's errors of
+    /// [`creds::check_key`](crate::creds::check_key); [`Error::Untrusted`] about
+    /// [`Whose::Workload`](crate::Whose::Workload) when the chain does not verify to the roots;
+    /// [`Error::IdMismatch`] when the leaf is not for the store's identity; [`Error::Config`] or
+    /// [`Error::FipsModeOff`] if rustls refuses the configs built from it.
     fn set_certificate(
         &mut self,
         leaf: DerX509,
@@ -295,6 +117,10 @@ pub trait Credentials {
 
 /// Every identity a certificate carries, in SAN order: each DNS and URI entry that parses as an [`Id`].
 /// Entries that do not parse are skipped.
+///
+/// # Errors
+///
+/// [`Error::CertParse`] when `cert` is not DER X.509 or its subjectAltName does not parse.
 pub fn identities(cert: &[u8]) -> Result<Vec<Id>, Error> {
     let (_, cert) = parse(cert)?;
     let san = cert
@@ -316,6 +142,11 @@ pub fn identities(cert: &[u8]) -> Result<Vec<Id>, Error> {
 }
 
 /// Checks that `cert` (DER) carries `id` as a DNS or URI SAN.
+///
+/// # Errors
+///
+/// [`Error::IdMismatch`] (with the identities it does carry) when it does not;
+/// [`Error::CertParse`] when it does not parse.
 pub fn verify_id(cert: &[u8], id: &Id) -> Result<(), Error> {
     let found = identities(cert)?;
     if found.contains(id) {
@@ -335,105 +166,17 @@ pub fn client_identity(cert: &[u8]) -> Option<Id> {
 }
 
 pub(crate) fn parse(der: &[u8]) -> Result<(&[u8], X509Certificate<'_>), Error> {
-    X509Certificate::from_der(der).map_err(|e| Error::CertParse(e.to_string()))
+    X509Certificate::from_der(der).map_err(|e| Error::CertParse(der_error(&e)))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dns_names() {
-        let id: Id = "Foo.NS1.serviceaccount.identity.linkerd.cluster.local"
-            .parse()
-            .unwrap();
-        assert_eq!(
-            id.to_string(),
-            "foo.ns1.serviceaccount.identity.linkerd.cluster.local"
-        );
-        assert_eq!(id, id.to_string().parse().unwrap());
-        assert!(matches!(id, Id::Dns(_)));
-        assert_eq!("localhost".parse::<Name>().unwrap().as_str(), "localhost");
-        assert_eq!("a-1.b".parse::<Name>().unwrap().as_str(), "a-1.b");
-
-        let long = format!("{}.{}", "a".repeat(63), "b".repeat(63));
-        assert!(long.parse::<Name>().is_ok());
-        let too_long = vec!["a".repeat(63); 4].join(".") + ".bb";
-        assert_eq!(
-            too_long.parse::<Name>(),
-            Err(InvalidId::DnsTooLong(too_long.len()))
-        );
-        assert!(too_long.len() > 253);
-    }
-
-    #[test]
-    fn bad_dns_names() {
-        let cases: &[(&str, InvalidId)] = &[
-            ("", InvalidId::Empty),
-            ("foo.ns1.", InvalidId::TrailingDot),
-            ("foo..ns1", InvalidId::BadLabel(String::new())),
-            ("-foo.ns1", InvalidId::BadLabel("-foo".into())),
-            ("foo-.ns1", InvalidId::BadLabel("foo-".into())),
-            ("fo_o.ns1", InvalidId::BadLabel("fo_o".into())),
-            ("foo.ns 1", InvalidId::BadLabel("ns 1".into())),
-            ("föö.ns1", InvalidId::BadLabel("föö".into())),
-            (&"a".repeat(64), InvalidId::BadLabel("a".repeat(64))),
-            ("127.0.0.1", InvalidId::Numeric("127.0.0.1".into())),
-        ];
-        for (s, want) in cases {
-            assert_eq!(s.parse::<Id>().as_ref(), Err(want), "{s:?}");
+/// An X.509 parse error in words (x509-parser's `Display` shows nom's and BER's `Debug`).
+fn der_error(e: &x509_parser::nom::Err<X509Error>) -> String {
+    match e {
+        x509_parser::nom::Err::Error(X509Error::NomError(_) | X509Error::Der(_))
+        | x509_parser::nom::Err::Failure(X509Error::NomError(_) | X509Error::Der(_))
+        | x509_parser::nom::Err::Incomplete(_) => "not well-formed DER X.509".to_string(),
+        x509_parser::nom::Err::Error(other) | x509_parser::nom::Err::Failure(other) => {
+            format!("not well-formed DER X.509 ({other})")
         }
-    }
-
-    #[test]
-    fn spiffe_ids() {
-        for s in [
-            "spiffe://cluster.local/ns/ns1/sa/foo",
-            "spiffe://example.org",
-            "spiffe://a_b-c.d/X.y_z-1",
-        ] {
-            let id: Id = s.parse().unwrap();
-            assert!(matches!(id, Id::Uri(_)), "{s}");
-            assert_eq!(id.to_string(), s);
-            assert_eq!(id, id.to_string().parse().unwrap());
-        }
-        let Id::Uri(u) = "spiffe://cluster.local/ns/ns1/sa/foo".parse().unwrap() else {
-            panic!("not a URI")
-        };
-        assert_eq!(u.trust_domain(), "cluster.local");
-        // Paths are case-sensitive.
-        assert_ne!(
-            "spiffe://td/ns/A".parse::<Id>().unwrap(),
-            "spiffe://td/ns/a".parse::<Id>().unwrap()
-        );
-    }
-
-    #[test]
-    fn bad_spiffe_ids() {
-        let long = format!("spiffe://td/{}", "a".repeat(2040));
-        for s in [
-            "spiffe://",
-            "spiffe://Cluster.local/ns",
-            "spiffe://td:8080/ns",
-            "spiffe://user@td/ns",
-            "spiffe://td/",
-            "spiffe://td//ns",
-            "spiffe://td/ns/../sa",
-            "spiffe://td/ns/./sa",
-            "spiffe://td/ns?x=1",
-            "spiffe://td/ns#frag",
-            "spiffe://td/n%20s",
-            long.as_str(),
-        ] {
-            assert!(
-                matches!(s.parse::<Id>(), Err(InvalidId::BadSpiffe(_))),
-                "{s:?}: {:?}",
-                s.parse::<Id>()
-            );
-        }
-        assert_eq!(
-            "https://example.com/x".parse::<Id>(),
-            Err(InvalidId::NotSpiffe)
-        );
     }
 }

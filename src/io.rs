@@ -1,12 +1,15 @@
-//! What [`ClientIo`](crate::client::ClientIo) and [`ServerIo`](crate::server::ServerIo) share:
-//! byte-stream forwarding to the TLS stream, and what the handshake agreed.
+//! What [`ClientIo`](crate::client::ClientIo), [`ServerIo`](crate::server::ServerIo) and
+//! [`PrefixedIo`](crate::detect::PrefixedIo) share: the [`PeerAddr`] trait they all implement, what
+//! a handshake agreed ([`Negotiated`]), and how a failed handshake is reported.
 
 use std::io;
 use std::net::SocketAddr;
 
 use rustls::{CipherSuite, CommonState, NamedGroup, ProtocolVersion};
 
+use crate::error::Whose;
 use crate::identity::NegotiatedProtocol;
+use crate::Error;
 
 /// I/O that knows the address of the other end, like a TCP stream.
 pub trait PeerAddr {
@@ -53,92 +56,21 @@ impl Negotiated {
     }
 }
 
-/// Implements `AsyncWrite` for `$ty<I>` (with `I` bounded by the given bounds) by forwarding every
-/// method, vectored writes included, to its `io` field.
-macro_rules! forward_async_write {
-    ($ty:ident, $($bound:tt)+) => {
-        impl<I: $($bound)+> tokio::io::AsyncWrite for $ty<I> {
-            fn poll_write(
-                mut self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                buf: &[u8],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                std::pin::Pin::new(&mut self.io).poll_write(cx, buf)
-            }
-
-            fn poll_write_vectored(
-                mut self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                bufs: &[std::io::IoSlice<'_>],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                std::pin::Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
-            }
-
-            fn is_write_vectored(&self) -> bool {
-                self.io.is_write_vectored()
-            }
-
-            fn poll_flush(
-                mut self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                std::pin::Pin::new(&mut self.io).poll_flush(cx)
-            }
-
-            fn poll_shutdown(
-                mut self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
-            }
-        }
-    };
+/// A handshake's `io::Error` as the mesh reports it: a peer certificate the verifier refused
+/// becomes [`Error::Untrusted`] about [`Whose::Peer`] (kind `InvalidData`, the rustls error as its
+/// `source()`), so the text says whose certificate it is and why, in words. Every other error is
+/// passed on as it is.
+pub(crate) fn handshake_error(error: io::Error) -> io::Error {
+    let refused = error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+        .filter(|e| matches!(e, rustls::Error::InvalidCertificate(_)))
+        .cloned();
+    match refused {
+        Some(source) => io::Error::new(
+            io::ErrorKind::InvalidData,
+            Error::untrusted(Whose::Peer, source),
+        ),
+        None => error,
+    }
 }
-
-pub(crate) use forward_async_write;
-
-/// Implements `AsyncRead`/`AsyncWrite` for `$ty<I>` by forwarding to its `io` field, and the
-/// accessors both I/O types share.
-macro_rules! tls_io {
-    ($ty:ident) => {
-        impl<I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> tokio::io::AsyncRead
-            for $ty<I>
-        {
-            fn poll_read(
-                mut self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                buf: &mut tokio::io::ReadBuf<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                std::pin::Pin::new(&mut self.io).poll_read(cx, buf)
-            }
-        }
-
-        crate::io::forward_async_write!($ty, tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin);
-
-        impl<I> $ty<I> {
-            /// The ALPN protocol agreed, if any.
-            pub fn negotiated_protocol(&self) -> Option<&crate::identity::NegotiatedProtocol> {
-                self.negotiated.protocol.as_ref()
-            }
-
-            /// Everything the handshake agreed: version, suite, group, ALPN, peer certificate.
-            pub fn negotiated(&self) -> &crate::io::Negotiated {
-                &self.negotiated
-            }
-
-            /// The underlying I/O.
-            pub fn get_ref(&self) -> &I {
-                self.io.get_ref().0
-            }
-        }
-
-        impl<I: crate::io::PeerAddr> $ty<I> {
-            /// The remote address of the underlying I/O.
-            pub fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
-                self.get_ref().peer_addr()
-            }
-        }
-    };
-}
-
-pub(crate) use tls_io;

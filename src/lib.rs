@@ -52,6 +52,7 @@ compile_error!(
 );
 
 pub mod client;
+mod configs;
 pub mod creds;
 pub mod detect;
 mod error;
@@ -63,8 +64,8 @@ pub mod leaf;
 mod provider;
 pub mod server;
 
-pub use client::{ClientIo, ClientTls, Connect, NewClient};
-pub use error::Error;
+pub use client::{ClientIo, ClientTls, Connect, ConnectFuture, NewClient};
+pub use error::{Error, Whose};
 pub use identity::{
     AlpnProtocols, ClientId, Credentials, DerX509, Id, NegotiatedProtocol, ServerId, ServerName,
 };
@@ -75,4 +76,4 @@ pub use io::{Negotiated, PeerAddr};
 #[doc(hidden)]
 pub use provider::kat;
 pub use provider::{policy, provider};
-pub use server::{Server, ServerIo, ServerTls};
+pub use server::{AcceptFuture, Server, ServerIo, ServerTls};

@@ -2,7 +2,11 @@
 //!
 //! Client certificates are optional (mesh policy, not TLS, decides what an unauthenticated client
 //! may do), but one that is sent must chain to the mesh roots. [`ServerTls::Established`] carries
-//! the client's identity when it proved one.
+//! the client's identity when it proved one. Connections that are not to be terminated here (TLS
+//! for another name, plaintext) are told apart before the handshake by [`crate::detect`].
+//!
+//! Like [`crate::client`], this module reads the configs [`crate::creds`] publishes and never
+//! imports `creds`.
 
 use std::future::Future;
 use std::io;
@@ -10,17 +14,24 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite};
+use rustls::ServerConfig;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-use crate::creds::Configs;
-use crate::identity::{self, ClientId, NegotiatedProtocol, ServerName};
-use crate::io::{tls_io, Negotiated};
+use crate::configs::{Configs, WithAlpn};
+use crate::identity::{self, ClientId, NegotiatedProtocol};
+use crate::io::{handshake_error, Negotiated, PeerAddr};
 use crate::Error;
 
-/// What a server-side connection turned out to be.
+/// What a server-side connection that this workload terminated proved.
+///
+/// Only [`ServerTls::Established`] exists: a connection [`Server::accept`] returns is always TLS
+/// terminated here. What a connection is before that (TLS for this name, for another name, not TLS)
+/// is [`crate::detect::Detected`]. Non-exhaustive, so that adding a kind of outcome is not a
+/// breaking change: match it with a wildcard arm.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ServerTls {
     /// This workload terminated TLS.
     Established {
@@ -29,14 +40,6 @@ pub enum ServerTls {
         /// The ALPN protocol agreed, if any.
         negotiated_protocol: Option<NegotiatedProtocol>,
     },
-    /// A ClientHello for another name: the proxy forwards it untouched (see [`crate::detect`]).
-    Passthru {
-        /// The SNI the client sent.
-        sni: ServerName,
-    },
-    /// Not TLS for this workload: no ClientHello, a ClientHello without SNI, or detection timed out
-    /// (see [`crate::detect`]).
-    NoTls,
 }
 
 // === impl Server ===
@@ -45,48 +48,46 @@ pub enum ServerTls {
 #[derive(Clone, Debug)]
 pub struct Server {
     rx: watch::Receiver<Arc<Configs>>,
+    alpn: Option<Arc<WithAlpn<ServerConfig>>>,
 }
 
 impl Server {
     pub(crate) fn new(rx: watch::Receiver<Arc<Configs>>) -> Self {
-        Self { rx }
+        Self { rx, alpn: None }
     }
 
     /// A server that offers `alpn` (in preference order), on every credential update to come.
     ///
-    /// Spawns a task that follows the credentials, so it must be called within a tokio runtime;
-    /// the task ends when the credential store is dropped or every clone of the returned server is.
+    /// The config with ALPN set is derived once per credential update, on the first accept after
+    /// it; nothing else is rebuilt or republished.
+    pub fn with_alpn(self, alpn: Vec<Vec<u8>>) -> Server {
+        Server {
+            rx: self.rx,
+            alpn: Some(Arc::new(WithAlpn::new(alpn))),
+        }
+    }
+
+    /// [`Server::with_alpn`] under the name and contract of Linkerd's `Server::spawn_with_alpn`,
+    /// so a proxy written against that API ports unchanged. Linkerd's spawns a task that follows
+    /// the credentials; ours needs none, but keeps the contract of being called within a tokio
+    /// runtime so that code behaves the same on both.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoRuntime`] when called outside a tokio runtime.
     pub fn spawn_with_alpn(self, alpn: Vec<Vec<u8>>) -> Result<Server, Error> {
-        let handle = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
-        let mut base = self.rx;
-        let with_alpn = move |configs: &Configs| {
-            Arc::new(Configs {
-                client: configs.client.clone(),
-                server: configs.server.as_ref().map(|server| {
-                    let mut server = (**server).clone();
-                    server.alpn_protocols = alpn.clone();
-                    Arc::new(server)
-                }),
-            })
-        };
-        let (tx, rx) = watch::channel(with_alpn(&base.borrow_and_update()));
-        handle.spawn(async move {
-            loop {
-                tokio::select! {
-                    changed = base.changed() => if changed.is_err() { break },
-                    _ = tx.closed() => break,
-                }
-                let next = with_alpn(&base.borrow_and_update());
-                tx.send_replace(next);
-            }
-        });
-        Ok(Server { rx })
+        tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
+        Ok(self.with_alpn(alpn))
     }
 
     /// Runs the TLS handshake on `io` as the server.
     ///
+    /// # Errors
+    ///
     /// Before the store has a certificate this fails at once with [`Error::NoCredentials`] (kind
-    /// `NotConnected`) and the client sees the connection close.
+    /// `NotConnected`) and the client sees the connection close. A client certificate that does
+    /// not verify is [`Error::Untrusted`] about the peer's certificate (kind `InvalidData`); an
+    /// I/O failure is that error; other TLS failures carry the [`rustls::Error`].
     pub async fn accept<I>(&self, io: I) -> io::Result<(ServerTls, ServerIo<I>)>
     where
         I: AsyncRead + AsyncWrite + Unpin,
@@ -98,7 +99,14 @@ impl Server {
                 Error::NoCredentials,
             ));
         };
-        let io = TlsAcceptor::from(config).accept(io).await?;
+        let config = match &self.alpn {
+            None => config,
+            Some(alpn) => alpn.config(config),
+        };
+        let io = TlsAcceptor::from(config)
+            .accept(io)
+            .await
+            .map_err(handshake_error)?;
         let negotiated = Negotiated::from_state(io.get_ref().1);
         let client_id = negotiated
             .peer_certificate
@@ -126,21 +134,44 @@ where
 {
     type Response = (ServerTls, ServerIo<I>);
     type Error = io::Error;
-    type Future = Pin<Box<dyn Future<Output = io::Result<Self::Response>> + Send + 'static>>;
+    type Future = AcceptFuture<I>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, io: I) -> Self::Future {
+    fn call(&mut self, io: I) -> AcceptFuture<I> {
         let this = self.clone();
-        Box::pin(async move { this.accept(io).await })
+        AcceptFuture(Box::pin(async move { this.accept(io).await }))
+    }
+}
+
+// === impl AcceptFuture ===
+
+/// What [`Server`] as a `tower::Service` returns: [`Server::accept`] on the I/O it was called
+/// with, boxed so that the type can be named (e.g. in a proxy's service stack).
+#[must_use = "futures do nothing unless polled"]
+pub struct AcceptFuture<I>(Pin<Box<dyn Future<Output = AcceptResult<I>> + Send + 'static>>);
+
+type AcceptResult<I> = io::Result<(ServerTls, ServerIo<I>)>;
+
+impl<I> Future for AcceptFuture<I> {
+    type Output = io::Result<(ServerTls, ServerIo<I>)>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.0.as_mut().poll(cx)
+    }
+}
+
+impl<I> std::fmt::Debug for AcceptFuture<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AcceptFuture")
     }
 }
 
 // === impl ServerIo ===
 
-/// A server's TLS stream.
+/// A server's TLS stream: reads and writes go through TLS to the underlying I/O.
 #[derive(Debug)]
 pub struct ServerIo<I> {
     io: tokio_rustls::server::TlsStream<I>,
@@ -148,11 +179,82 @@ pub struct ServerIo<I> {
     client_id: Option<ClientId>,
 }
 
-tls_io!(ServerIo);
-
 impl<I> ServerIo<I> {
     /// The client's identity, if it sent a certificate with one.
     pub fn client_id(&self) -> Option<&ClientId> {
         self.client_id.as_ref()
+    }
+
+    /// The ALPN protocol agreed, if any.
+    pub fn negotiated_protocol(&self) -> Option<&NegotiatedProtocol> {
+        self.negotiated.protocol.as_ref()
+    }
+
+    /// Everything the handshake agreed: version, suite, group, ALPN, peer certificate.
+    pub fn negotiated(&self) -> &Negotiated {
+        &self.negotiated
+    }
+
+    /// The underlying I/O.
+    pub fn get_ref(&self) -> &I {
+        self.io.get_ref().0
+    }
+
+    /// The underlying I/O, mutably. Reading or writing it directly corrupts the TLS session.
+    pub fn get_mut(&mut self) -> &mut I {
+        self.io.get_mut().0
+    }
+
+    /// The underlying I/O, ending the TLS session without a `close_notify`: shut the stream down
+    /// first (`AsyncWriteExt::shutdown`) if the peer should see a clean close.
+    pub fn into_inner(self) -> I {
+        self.io.into_inner().0
+    }
+}
+
+impl<I: PeerAddr> PeerAddr for ServerIo<I> {
+    /// The remote address of the underlying I/O.
+    fn peer_addr(&self) -> io::Result<std::net::SocketAddr> {
+        self.get_ref().peer_addr()
+    }
+}
+
+impl<I: AsyncRead + AsyncWrite + Unpin> AsyncRead for ServerIo<I> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<I: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ServerIo<I> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }

@@ -198,6 +198,10 @@ async fn detect_then_terminate() {
     assert_eq!(detected, Detected::Terminate);
     assert!(!io.prefix().is_empty(), "the hello was read ahead");
     assert!(io.get_ref().peer_addr().is_ok());
+    assert_eq!(
+        meshtls::PeerAddr::peer_addr(&io).unwrap(),
+        io.get_ref().peer_addr().unwrap()
+    );
     // The server handshakes on the bytes detection already read.
     let (tls, io) = foo_rx.server().accept(io).await.unwrap();
     assert!(matches!(
@@ -266,4 +270,19 @@ async fn detect_on_a_closed_connection() {
     let (detected, io) = detect(server, &foo(), TIMEOUT).await.unwrap();
     assert_eq!(detected, Detected::NotTls);
     assert!(io.prefix().is_empty());
+}
+
+#[tokio::test]
+async fn prefixed_io_gives_back_what_was_not_read() {
+    let (a, mut b) = tokio::io::duplex(64);
+    let mut io = meshtls::detect::PrefixedIo::new(b"hello".to_vec(), a);
+    let mut two = [0u8; 2];
+    io.read_exact(&mut two).await.unwrap();
+    assert_eq!(&two, b"he");
+    io.get_mut().write_all(b"to b").await.unwrap();
+    let mut back = [0u8; 4];
+    b.read_exact(&mut back).await.unwrap();
+    assert_eq!(&back, b"to b");
+    let (unread, _a) = io.into_inner();
+    assert_eq!(unread, b"llo");
 }

@@ -6,7 +6,7 @@ mod mesh_support;
 use std::future::poll_fn;
 
 use mesh_support::*;
-use meshtls::{AlpnProtocols, ClientId, NegotiatedProtocol, ServerTls};
+use meshtls::{AlpnProtocols, ClientId, NegotiatedProtocol, PeerAddr, ServerTls};
 use rustls::{CertificateError, CipherSuite, NamedGroup, ProtocolVersion};
 use tokio::io::BufReader;
 use tokio::net::TcpStream;
@@ -19,6 +19,11 @@ fn first_group() -> NamedGroup {
     } else {
         NamedGroup::X25519MLKEM768
     }
+}
+
+/// The remote address, through the `PeerAddr` trait (not an inherent method of the same name).
+fn peer_of<T: PeerAddr>(io: &T) -> std::net::SocketAddr {
+    io.peer_addr().unwrap()
 }
 
 fn established_client(accepted: Accepted) -> Option<ClientId> {
@@ -240,8 +245,14 @@ async fn the_tower_service_path() {
         poll_fn(|cx| Service::<TcpStream>::poll_ready(&mut server, cx))
             .await
             .unwrap();
-        let (tls, io) = server.call(tcp).await.unwrap();
-        (tls, io.client_id().cloned())
+        // The service's future is a named type, and the stream implements PeerAddr.
+        let accepting: meshtls::AcceptFuture<TcpStream> = server.call(tcp);
+        let (tls, mut io) = accepting.await.unwrap();
+        let client_addr = peer_of(&io);
+        assert_eq!(io.get_mut().peer_addr().unwrap(), client_addr);
+        let client_id = io.client_id().cloned();
+        assert_eq!(io.into_inner().peer_addr().unwrap(), client_addr);
+        (tls, client_id)
     });
 
     let mut connect = bar.new_client().new_client(target(FOO, FOO));
@@ -249,9 +260,13 @@ async fn the_tower_service_path() {
         .await
         .unwrap();
     let tcp = TcpStream::connect(addr).await.unwrap();
-    let (io, protocol) = connect.call(tcp).await.unwrap();
+    let connecting: meshtls::ConnectFuture<TcpStream> = connect.call(tcp);
+    let (mut io, protocol) = connecting.await.unwrap();
     assert_eq!(protocol, None);
     assert_eq!(io.negotiated().version, Some(ProtocolVersion::TLSv1_3));
+    assert_eq!(peer_of(&io), addr);
+    assert_eq!(io.get_mut().peer_addr().unwrap(), addr);
+    assert_eq!(io.into_inner().peer_addr().unwrap(), addr);
 
     let (tls, client_id) = accept.await.unwrap();
     assert_eq!(client_id, Some(ClientId(id(BAR))));

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use mesh_support::*;
 use meshtls::creds;
-use meshtls::{Credentials, DerX509, Error};
+use meshtls::{Credentials, DerX509, Error, Whose};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::pki_types::PrivateKeyDer;
 use rustls::CertificateError;
 use tokio::io::BufReader;
 use tokio::net::TcpStream;
@@ -132,9 +132,13 @@ fn bad_updates() -> Vec<BadUpdate> {
             |e| {
                 matches!(
                     e,
-                    Error::Untrusted(rustls::Error::InvalidCertificate(
-                        CertificateError::Expired | CertificateError::ExpiredContext { .. }
-                    ))
+                    Error::Untrusted {
+                        whose: Whose::Workload,
+                        source: rustls::Error::InvalidCertificate(
+                            CertificateError::Expired | CertificateError::ExpiredContext { .. }
+                        ),
+                        ..
+                    }
                 )
             },
         ),
@@ -146,9 +150,14 @@ fn bad_updates() -> Vec<BadUpdate> {
             |e| {
                 matches!(
                     e,
-                    Error::Untrusted(rustls::Error::InvalidCertificate(
-                        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. }
-                    ))
+                    Error::Untrusted {
+                        whose: Whose::Workload,
+                        source: rustls::Error::InvalidCertificate(
+                            CertificateError::NotValidYet
+                                | CertificateError::NotValidYetContext { .. }
+                        ),
+                        ..
+                    }
                 )
             },
         ),
@@ -160,9 +169,11 @@ fn bad_updates() -> Vec<BadUpdate> {
             |e| {
                 matches!(
                     e,
-                    Error::Untrusted(rustls::Error::InvalidCertificate(
-                        CertificateError::UnknownIssuer
-                    ))
+                    Error::Untrusted {
+                        whose: Whose::Workload,
+                        source: rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer),
+                        ..
+                    }
                 )
             },
         ),
@@ -183,9 +194,11 @@ fn bad_updates() -> Vec<BadUpdate> {
         |e| {
             matches!(
                 e,
-                Error::Untrusted(rustls::Error::InvalidCertificate(
-                    CertificateError::UnknownIssuer
-                ))
+                Error::Untrusted {
+                    whose: Whose::Workload,
+                    source: rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer),
+                    ..
+                }
             )
         },
     ));
@@ -347,12 +360,7 @@ async fn rotation_under_traffic() {
 /// A plain rustls server (not a mesh workload, which would refuse the certificate) presenting
 /// fixture `cert`, on loopback.
 async fn plain_server(cert: &str) -> std::net::SocketAddr {
-    let chain: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_file_iter(path(&format!("{cert}.chain.pem")))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-    let key = PrivateKeyDer::from_pem_file(path(&format!("{cert}.key.pem"))).unwrap();
+    let (chain, key) = rustls_chain_and_key(cert);
     let config = rustls::ServerConfig::builder_with_provider(meshtls::provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .unwrap()
@@ -376,16 +384,8 @@ async fn plain_client(
     versions: &[&'static rustls::SupportedProtocolVersion],
     addr: std::net::SocketAddr,
 ) {
-    let chain: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_file_iter(path(&format!("{cert}.chain.pem")))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-    let key = PrivateKeyDer::from_pem_file(path(&format!("{cert}.key.pem"))).unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    for c in CertificateDer::pem_file_iter(path("roots.pem")).unwrap() {
-        roots.add(c.unwrap()).unwrap();
-    }
+    let (chain, key) = rustls_chain_and_key(cert);
+    let roots = rustls_roots("roots.pem");
     let config = rustls::ClientConfig::builder_with_provider(meshtls::provider())
         .with_protocol_versions(versions)
         .unwrap()

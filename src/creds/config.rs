@@ -12,7 +12,8 @@ use rustls::client::{ResolvesClientCert, Resumption};
 use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{
-    ClientHello, NoServerSessionStorage, ResolvesServerCert, WebPkiClientVerifier,
+    ClientHello, NoServerSessionStorage, ResolvesServerCert, VerifierBuilderError,
+    WebPkiClientVerifier,
 };
 use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
@@ -55,7 +56,7 @@ pub(crate) fn client(
 ) -> Result<ClientConfig, Error> {
     let builder = ClientConfig::builder_with_provider(crate::provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(Error::Config)?
+        .map_err(Error::config)?
         .dangerous()
         .with_custom_certificate_verifier(verifier);
     let mut config = match cert {
@@ -75,7 +76,14 @@ pub(crate) fn client_verifier(
     WebPkiClientVerifier::builder_with_provider(roots, crate::provider())
         .allow_unauthenticated()
         .build()
-        .map_err(|e| Error::Config(rustls::Error::General(e.to_string())))
+        .map_err(|e| {
+            Error::config(match e {
+                VerifierBuilderError::InvalidCrl(crl) => {
+                    rustls::Error::InvalidCertRevocationList(crl)
+                }
+                other => rustls::Error::General(other.to_string()),
+            })
+        })
 }
 
 /// A server config presenting `cert`, checking client certificates with `verifier` and then with
@@ -86,7 +94,7 @@ pub(crate) fn server(
 ) -> Result<ServerConfig, Error> {
     let mut config = ServerConfig::builder_with_provider(crate::provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(Error::Config)?
+        .map_err(Error::config)?
         .with_client_cert_verifier(Arc::new(LeafRules(verifier)))
         .with_cert_resolver(cert);
     config.session_storage = Arc::new(NoServerSessionStorage {});

@@ -13,10 +13,10 @@ use std::time::SystemTime;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::sign::{CertifiedKey, SigningKey};
-use rustls::{ClientConfig, ServerConfig};
 use tokio::sync::watch as chan;
 
 use crate::client::NewClient;
+use crate::configs::Configs;
 use crate::identity::{self, Credentials, DerX509, Id, ServerName};
 use crate::server::Server;
 use crate::Error;
@@ -28,14 +28,6 @@ mod verify;
 pub use roots::{chain_from_pem, key_from_pem, TrustRoots};
 pub(crate) use verify::AnySanVerifier;
 
-/// The configs in force: published together so clients and servers never mix two certificates.
-#[derive(Debug)]
-pub(crate) struct Configs {
-    pub(crate) client: Arc<ClientConfig>,
-    /// `None` until a certificate is set: a server without a certificate refuses handshakes.
-    pub(crate) server: Option<Arc<ServerConfig>>,
-}
-
 /// Creates the credential store for `local_id` and its receiving half.
 ///
 /// `server_name` is the SNI this workload's server answers to; `roots_pem` is the mesh's trust
@@ -45,6 +37,12 @@ pub(crate) struct Configs {
 /// In the FIPS build this first checks that the module is in FIPS mode and runs the TLS-level
 /// self-test (once per process, see [`crate::fips::startup_self_test`]); either failing fails this,
 /// before any configuration exists.
+///
+/// # Errors
+///
+/// [`Error::FipsModeOff`] or [`Error::SelfTestFailed`] in the FIPS build as above; any error of
+/// [`TrustRoots::from_pem`] for `roots_pem`; [`Error::Config`] or [`Error::FipsModeOff`] if the
+/// initial client config is refused.
 pub fn watch(
     local_id: Id,
     server_name: ServerName,
@@ -76,6 +74,12 @@ pub fn watch(
 
 /// Checks that `key` (DER: PKCS#8, SEC1 or PKCS#1) parses, is allowed by this build's policy, and
 /// is the private key of `leaf`. Returns the loaded signing key.
+///
+/// # Errors
+///
+/// [`Error::KeyParse`] for a key in no supported encoding, [`Error::KeyPolicy`] for a type or
+/// size this build refuses, [`Error::CertParse`] when `leaf` does not parse, [`Error::KeyMismatch`]
+/// when the key is not the leaf's.
 pub fn check_key(leaf: &DerX509, key: &[u8]) -> Result<Arc<dyn SigningKey>, Error> {
     let key = PrivateKeyDer::try_from(key).map_err(|e| Error::KeyParse(e.to_string()))?;
     let key = crate::provider::sign::load(&key)?;

@@ -149,12 +149,12 @@ pub fn seal(
             .tls13_sealer(key, Iv::from(*nonce))
             .seal_with_aad(0, aad, &mut buf)?,
         #[cfg(all(feature = "tls12", feature = "kat"))]
-        RecordAead::AesGcmTls12 => aead::Tls12Gcm(gcm(key)?)
+        RecordAead::AesGcmTls12 => aead::tls12::Tls12Gcm(gcm(key)?)
             .sealer(key, &nonce[..4])
             .seal_with_aad(u64::from_be_bytes(explicit_part(nonce)), aad, &mut buf)?,
         #[cfg(all(not(feature = "fips"), feature = "kat"))]
         RecordAead::ChaCha20Poly1305 => {
-            aead::chacha_sealer(key, Iv::from(*nonce), true).seal_with_aad(0, aad, &mut buf)?
+            aead::chacha::sealer(key, Iv::from(*nonce), true).seal_with_aad(0, aad, &mut buf)?
         }
     };
     buf.extend_from_slice(tag.as_ref());
@@ -184,7 +184,7 @@ pub fn open(
             // The TLS 1.2 record payload: explicit nonce ‖ ciphertext ‖ tag.
             let mut buf = explicit_part(nonce).to_vec();
             buf.extend_from_slice(ciphertext_and_tag);
-            let plain = aead::Tls12Gcm(gcm(key)?)
+            let plain = aead::tls12::Tls12Gcm(gcm(key)?)
                 .opener(key, &nonce[..4])
                 .open_with_aad(aad, &mut buf)?;
             Ok(buf[plain].to_vec())
@@ -192,8 +192,8 @@ pub fn open(
         #[cfg(all(not(feature = "fips"), feature = "kat"))]
         RecordAead::ChaCha20Poly1305 => {
             let mut buf = ciphertext_and_tag.to_vec();
-            let n =
-                aead::chacha_opener(key, Iv::from(*nonce), true).open_with_aad(0, aad, &mut buf)?;
+            let n = aead::chacha::opener(key, Iv::from(*nonce), true)
+                .open_with_aad(0, aad, &mut buf)?;
             buf.truncate(n);
             Ok(buf)
         }

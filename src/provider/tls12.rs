@@ -55,7 +55,7 @@ suite!(
     SHA384,
     PRF_SHA384,
     ECDSA_SCHEMES,
-    &aead::TLS12_AES_256_GCM,
+    &aead::tls12::TLS12_AES_256_GCM,
     GCM_LIMIT
 );
 suite!(
@@ -63,7 +63,7 @@ suite!(
     SHA256,
     PRF_SHA256,
     ECDSA_SCHEMES,
-    &aead::TLS12_AES_128_GCM,
+    &aead::tls12::TLS12_AES_128_GCM,
     GCM_LIMIT
 );
 suite!(
@@ -71,7 +71,7 @@ suite!(
     SHA384,
     PRF_SHA384,
     RSA_SCHEMES,
-    &aead::TLS12_AES_256_GCM,
+    &aead::tls12::TLS12_AES_256_GCM,
     GCM_LIMIT
 );
 suite!(
@@ -79,7 +79,7 @@ suite!(
     SHA256,
     PRF_SHA256,
     RSA_SCHEMES,
-    &aead::TLS12_AES_128_GCM,
+    &aead::tls12::TLS12_AES_128_GCM,
     GCM_LIMIT
 );
 #[cfg(not(feature = "fips"))]
@@ -88,7 +88,7 @@ suite!(
     SHA256,
     PRF_SHA256,
     ECDSA_SCHEMES,
-    &aead::TLS12_CHACHA20_POLY1305,
+    &aead::chacha::TLS12_CHACHA20_POLY1305,
     u64::MAX
 );
 #[cfg(not(feature = "fips"))]
@@ -97,7 +97,7 @@ suite!(
     SHA256,
     PRF_SHA256,
     RSA_SCHEMES,
-    &aead::TLS12_CHACHA20_POLY1305,
+    &aead::chacha::TLS12_CHACHA20_POLY1305,
     u64::MAX
 );
 

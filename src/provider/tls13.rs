@@ -50,7 +50,7 @@ pub(crate) static TLS13_CHACHA20_POLY1305_SHA256: SupportedCipherSuite =
             confidentiality_limit: u64::MAX,
         },
         hkdf_provider: &HKDF_SHA256,
-        aead_alg: &aead::CHACHA20_POLY1305,
+        aead_alg: &aead::chacha::CHACHA20_POLY1305,
         quic: None,
     });
 

@@ -351,11 +351,17 @@ where
     while matches!(tls.read(&mut buf), Ok(n) if n > 0) {}
 }
 
-/// The rustls error inside an I/O error from a refused exchange. Panics on any other error (a
-/// reset or timeout is not a TLS refusal).
+/// The rustls error inside an I/O error from a refused exchange: itself, or the source of the
+/// `meshtls::Error::Untrusted` a mesh handshake reports a refused peer certificate as. Panics on
+/// any other error (a reset or timeout is not a TLS refusal).
 pub fn tls_error(err: &io::Error) -> &rustls::Error {
-    err.get_ref()
+    let inner = err.get_ref();
+    inner
         .and_then(|e| e.downcast_ref::<rustls::Error>())
+        .or_else(|| match inner?.downcast_ref::<meshtls::Error>()? {
+            meshtls::Error::Untrusted { source, .. } => Some(source),
+            _ => None,
+        })
         .unwrap_or_else(|| panic!("not a TLS error: {err:?}"))
 }
 

@@ -38,6 +38,25 @@ pub fn leaf_and_chain(name: &str) -> (DerX509, Vec<DerX509>) {
     (leaf, certs.collect())
 }
 
+/// Fixture `name`'s chain (leaf first) and private key, as plain rustls configs take them.
+pub fn rustls_chain_and_key(name: &str) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+    let chain = CertificateDer::pem_file_iter(path(&format!("{name}.chain.pem")))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(path(&format!("{name}.key.pem"))).unwrap();
+    (chain, key)
+}
+
+/// A rustls root store of the certificates in fixture `file`.
+pub fn rustls_roots(file: &str) -> rustls::RootCertStore {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(path(file)).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    roots
+}
+
 /// The DER private key of fixture `file` (`<file>.key.pem`).
 pub fn key_der(file: &str) -> Vec<u8> {
     let key = PrivateKeyDer::from_pem_file(path(&format!("{file}.key.pem"))).unwrap();
@@ -163,9 +182,16 @@ pub async fn ping<I: AsyncRead + AsyncWrite + Unpin>(io: &mut BufReader<I>, msg:
     assert_eq!(back, format!("{msg}\n"));
 }
 
-/// The rustls error inside a handshake's `io::Error`, if any.
+/// The rustls error inside a handshake's `io::Error`, if any: itself, or the source of the
+/// [`meshtls::Error::Untrusted`] a refused peer certificate is reported as.
 pub fn tls_error(e: &std::io::Error) -> Option<&rustls::Error> {
-    e.get_ref()?.downcast_ref::<rustls::Error>()
+    let inner = e.get_ref()?;
+    inner.downcast_ref::<rustls::Error>().or_else(|| {
+        match inner.downcast_ref::<meshtls::Error>()? {
+            meshtls::Error::Untrusted { source, .. } => Some(source),
+            _ => None,
+        }
+    })
 }
 
 /// The meshtls error inside an `io::Error`, if any.

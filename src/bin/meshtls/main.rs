@@ -15,7 +15,6 @@ mod cert;
 mod demo;
 mod probe;
 mod status;
-mod words;
 
 /// meshtls: mutual TLS for service meshes on AWS-LC (or the AWS-LC-FIPS 3.x module); audit tool.
 #[derive(Debug, Parser)]
@@ -239,7 +238,9 @@ fn read(path: &Path, what: &str) -> Result<Vec<u8>, Fail> {
 
 /// A certificate time as an RFC 3339 date (UTC), e.g. `2125-01-01T00:00:00Z`.
 fn rfc3339(t: &x509_parser::time::ASN1Time) -> String {
-    words::date(t.to_datetime())
+    let t = t.to_datetime();
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
 }
 
 fn now_secs() -> i64 {

@@ -17,7 +17,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
 use serde_json::json;
 
-use crate::{now_secs, read, rfc3339, words, Fail, Report};
+use crate::{now_secs, read, rfc3339, Fail, Report};
 
 /// `meshtls probe` arguments.
 #[derive(Debug, clap::Args)]
@@ -84,7 +84,7 @@ impl ServerCertVerifier for Verifier {
         let chain: Vec<DerX509> = intermediates.iter().map(|c| DerX509(c.to_vec())).collect();
         match roots.verify_server(&leaf, &chain) {
             Ok(()) => Ok(ServerCertVerified::assertion()),
-            Err(meshtls::Error::Untrusted(e)) => Err(e),
+            Err(meshtls::Error::Untrusted { source, .. }) => Err(source),
             Err(e) => Err(rustls::Error::General(e.to_string())),
         }
     }
@@ -265,7 +265,15 @@ pub(crate) fn run(args: &Args) -> Result<Report, Fail> {
         let Some(tls) = e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) else {
             return Err(io_fail(e));
         };
-        let text = words::tls(tls, "the server's");
+        let text = match tls {
+            rustls::Error::InvalidCertificate(_) => {
+                format!(
+                    "the server's certificate is refused: {}",
+                    meshtls::Error::describe(tls)
+                )
+            }
+            other => meshtls::Error::describe(other),
+        };
         r.field("handshake", "handshake:", format!("FAILED: {text}"));
         if no_common_algorithm(tls) {
             r.field("failure", "failure:", "no_common_algorithm");

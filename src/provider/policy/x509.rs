@@ -3,15 +3,13 @@
 //! verifiers declare (the comparison webpki itself makes), so a certificate this reports as fine is
 //! one the TLS stack has a verifier for, and the other way round.
 
-use std::sync::OnceLock;
-
 use rustls::pki_types::SignatureVerificationAlgorithm;
-use x509_parser::asn1_rs::{Any, Oid};
-use x509_parser::oid_registry::OidRegistry;
+use x509_parser::asn1_rs::Any;
 use x509_parser::prelude::{FromDer as _, X509Certificate};
 use x509_parser::public_key::PublicKey;
 
 use super::table::{Algorithm, Kind, ROWS};
+use crate::error::text::oid_name as name_of;
 use crate::Error;
 
 /// What [`certificate`] found.
@@ -160,15 +158,6 @@ fn bit_length(be: &[u8]) -> usize {
     digits.len() * 8 - digits[0].leading_zeros() as usize
 }
 
-/// An OID's short name from oid-registry, or its dotted form.
-fn name_of(oid: &Oid<'_>) -> String {
-    static REGISTRY: OnceLock<OidRegistry<'static>> = OnceLock::new();
-    let registry = REGISTRY.get_or_init(|| OidRegistry::default().with_all_crypto().with_x509());
-    registry
-        .get(oid)
-        .map_or_else(|| oid.to_id_string(), |entry| entry.sn().to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,7 +219,8 @@ mod tests {
         assert_eq!(name_of(&OID_SIG_ED25519), "ed25519");
         assert_eq!(name_of(&OID_NIST_EC_P521), "secp521r1");
         assert_eq!(name_of(&OID_SIG_ECDSA_WITH_SHA512), "ecdsa-with-SHA512");
-        assert_eq!(name_of(&Oid::from(&[1, 2, 3, 4]).expect("oid")), "1.2.3.4");
+        let unknown = x509_parser::asn1_rs::Oid::from(&[1, 2, 3, 4]).expect("oid");
+        assert_eq!(name_of(&unknown), "1.2.3.4");
     }
 
     #[test]
