@@ -244,7 +244,7 @@ fn error_texts_are_words() {
     let (_, v) = json(&["probe", &addr, "--sni", FOO, "--roots", "certs/ca2.crt.pem"]);
     let handshake = v["handshake"].as_str().unwrap();
     assert!(
-        handshake.contains("does not lead to any of the trust roots"),
+        handshake.contains("not issued by any of the trust roots"),
         "{v:#}"
     );
     assert_eq!(leaks(&v.to_string()), None, "{v:#}");

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use rustls::pki_types::{pem, UnixTime};
 use rustls::{AlertDescription, CertificateError, OtherError};
 use x509_parser::asn1_rs::{FromDer as _, Oid};
-use x509_parser::oid_registry::OidRegistry;
+use x509_parser::oid_registry::{OidEntry, OidRegistry};
 
 /// A PEM error, with labels and lines as text.
 pub(crate) fn pem(error: &pem::Error) -> String {
@@ -206,8 +206,15 @@ fn webpki_error(error: &webpki::Error) -> String {
 
 /// An AlgorithmIdentifier's contents (`06 len oid [params]`), by its oid-registry name and OID.
 fn algorithm(der: &[u8]) -> String {
-    match Oid::from_der(der) {
-        Ok((_, oid)) => {
+    // asn1-rs reads an OID's contents without checking the tag: check it is an OBJECT IDENTIFIER.
+    let oid = match der.first() {
+        Some(0x06) => Oid::from_der(der)
+            .ok()
+            .filter(|(_, oid)| !oid.as_bytes().is_empty()),
+        _ => None,
+    };
+    match oid {
+        Some((_, oid)) => {
             let name = oid_name(&oid);
             let dotted = oid.to_id_string();
             if name == dotted {
@@ -216,14 +223,25 @@ fn algorithm(der: &[u8]) -> String {
                 format!("{name} ({dotted})")
             }
         }
-        Err(_) => "an unrecognised algorithm".into(),
+        None => "an unrecognised algorithm".into(),
     }
 }
 
 /// An OID's short name from oid-registry (X.509, PKCS and NIST tables), or its dotted form.
 pub(crate) fn oid_name(oid: &Oid<'_>) -> String {
     static REGISTRY: OnceLock<OidRegistry<'static>> = OnceLock::new();
-    let registry = REGISTRY.get_or_init(|| OidRegistry::default().with_all_crypto().with_x509());
+    let registry = REGISTRY.get_or_init(|| {
+        let mut registry = OidRegistry::default().with_all_crypto().with_x509();
+        // The one signature algorithm a refused mesh certificate often carries that oid-registry's
+        // X9.62 table lacks (RFC 3279 §2.2.3).
+        if let Ok(sha1) = Oid::from(&[1, 2, 840, 10045, 4, 1]) {
+            registry.insert(
+                sha1,
+                OidEntry::new("ecdsa-with-SHA1", "ECDSA with SHA-1 (RFC 3279)"),
+            );
+        }
+        registry
+    });
     registry
         .get(oid)
         .map_or_else(|| oid.to_id_string(), |entry| entry.sn().to_string())
@@ -299,7 +317,11 @@ mod tests {
         );
         assert_eq!(
             algorithm(&[0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x01]),
-            "the algorithm 1.2.840.10045.4.1"
+            "ecdsa-with-SHA1 (1.2.840.10045.4.1)"
+        );
+        assert_eq!(
+            algorithm(&[0x06, 0x03, 0x2a, 0x03, 0x04]),
+            "the algorithm 1.2.3.4"
         );
         assert_eq!(
             algorithm(&[0x06, 0x03, 0x2b, 0x65, 0x71]),
