@@ -3,7 +3,8 @@
 #   default                                   AWS-LC, TLS 1.3 + 1.2
 #   --no-default-features --features fips,cli the regulated build (AWS-LC-FIPS only, TLS 1.3) and its CLI
 #   --no-default-features --features fips,tls12   the FIPS module with TLS 1.2 (EMS rules)
-#   --features fips                           defaults plus fips: must still run on the FIPS module
+#   --features fips                           defaults plus fips: must still run on the FIPS module,
+#                                             and is never reported certified (two crypto libraries)
 # FIPS builds need Go, CMake, Perl and a C compiler (see README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,7 @@ run --features kat
 run --no-default-features --features fips,cli,kat
 run --no-default-features --features fips,tls12,kat
 run --features fips --test policy
+run --features fips --test cli status_reports_the_build_and_every_algorithm
 # The regulated library exactly as a product builds it (no `kat`): its doctests include the proof
 # that it has no test-only API (src/lib.rs), and its unit tests.
 run --no-default-features --features fips --lib

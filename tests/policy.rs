@@ -27,14 +27,20 @@ fn fips_flags_follow_the_build() {
             status.version_string.starts_with("AWS-LC FIPS 3."),
             "{status}"
         );
-        // Certified exactly when the running module is the version the certificate names.
+        // Certified exactly when the running module is the version the certificate names, and
+        // never when aws-lc-sys is linked beside it (`--features fips` on top of the defaults).
         let certified = matches!(
             status.validation,
             meshtls::fips::Validation::Certified { .. }
         );
         assert_eq!(
             certified,
-            status.version_string == "AWS-LC FIPS 3.1.0",
+            status.version_string == "AWS-LC FIPS 3.1.0" && cfg!(not(feature = "non-fips")),
+            "{status}"
+        );
+        assert_eq!(
+            status.build.crypto_libraries().len(),
+            if cfg!(feature = "non-fips") { 2 } else { 1 },
             "{status}"
         );
     } else {

@@ -8,11 +8,17 @@ use std::fmt;
 
 /// Which cargo build this is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Build {
     /// Default features: AWS-LC, not a validated module.
     Default,
-    /// The `fips` feature: the AWS-LC-FIPS 3.x module.
+    /// The `fips` feature without `non-fips` (the regulated build): the AWS-LC-FIPS 3.x module and
+    /// no other crypto library.
     Fips,
+    /// `fips` on top of the default features: the TLS stack runs on the AWS-LC-FIPS module
+    /// (aws-lc-rs prefers it), but the non-validated aws-lc-sys is linked as well. Not a regulated
+    /// build, whatever the module reports: never judged certified.
+    FipsWithDefault,
 }
 
 // === impl Build ===
@@ -20,10 +26,24 @@ pub enum Build {
 impl Build {
     /// The build of this binary.
     pub const fn current() -> Self {
-        if cfg!(feature = "fips") {
-            Build::Fips
-        } else {
-            Build::Default
+        match (cfg!(feature = "fips"), cfg!(feature = "non-fips")) {
+            (true, false) => Build::Fips,
+            (true, true) => Build::FipsWithDefault,
+            (false, _) => Build::Default,
+        }
+    }
+
+    /// Whether the TLS stack runs on the AWS-LC-FIPS module (the `fips` feature is on).
+    pub const fn runs_fips_module(self) -> bool {
+        matches!(self, Build::Fips | Build::FipsWithDefault)
+    }
+
+    /// The crypto libraries this build links, by crate.
+    pub const fn crypto_libraries(self) -> &'static [&'static str] {
+        match self {
+            Build::Default => &["aws-lc-sys"],
+            Build::Fips => &["aws-lc-fips-sys"],
+            Build::FipsWithDefault => &["aws-lc-fips-sys", "aws-lc-sys"],
         }
     }
 }
@@ -33,6 +53,7 @@ impl fmt::Display for Build {
         f.write_str(match self {
             Build::Default => "default",
             Build::Fips => "fips",
+            Build::FipsWithDefault => "fips+default",
         })
     }
 }

@@ -178,8 +178,19 @@ fn judge_in(
     linkage: Linkage,
 ) -> Validation {
     let unvalidated = |reason: String| Validation::Unvalidated { reason };
-    if build == Build::Default {
-        return unvalidated("default build: AWS-LC (non-FIPS) is not a validated module".into());
+    match build {
+        Build::Default => {
+            return unvalidated("default build: AWS-LC (non-FIPS) is not a validated module".into())
+        }
+        Build::FipsWithDefault => {
+            return unvalidated(
+                "this binary links two crypto libraries (aws-lc-fips-sys and aws-lc-sys: the \
+                 `fips` feature on top of the default features), which is not the validated \
+                 configuration; build with `--no-default-features --features fips`"
+                    .into(),
+            )
+        }
+        Build::Fips => {}
     }
     if !fips_mode {
         return unvalidated("the module is not in FIPS mode".into());
@@ -288,6 +299,7 @@ mod tests {
             (Build::Fips, false, "AWS-LC FIPS 3.1.0"),
             (Build::Default, true, "AWS-LC FIPS 3.1.0"),
             (Build::Default, false, "AWS-LC 1.52.0"),
+            (Build::FipsWithDefault, true, "AWS-LC FIPS 3.1.0"),
             (Build::Fips, true, "AWS-LC FIPS 9.0.0"),
             (Build::Fips, true, "garbage"),
         ] {

@@ -58,11 +58,13 @@ pub fn status() -> FipsStatus {
     let linkage = Linkage::current();
     FipsStatus {
         build,
-        module: match build {
-            Build::Fips => "AWS-LC-FIPS",
-            Build::Default => "AWS-LC",
+        module: if build.runs_fips_module() {
+            "AWS-LC-FIPS"
+        } else {
+            "AWS-LC"
         },
-        module_major: (build == Build::Fips)
+        module_major: build
+            .runs_fips_module()
             .then_some(version.map(|v| v.major))
             .flatten(),
         validation: Validation::judge(build, fips_mode, version, linkage),
@@ -83,7 +85,7 @@ pub fn status() -> FipsStatus {
 /// default build.
 pub fn check() -> Result<FipsStatus, Error> {
     let status = status();
-    if status.build == Build::Fips && !status.fips_mode {
+    if status.build.runs_fips_module() && !status.fips_mode {
         return Err(Error::FipsModeOff {
             module: status.version_string,
         });

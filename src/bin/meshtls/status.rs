@@ -58,22 +58,16 @@ pub(crate) fn run() -> Report {
     r.field("module_major", "module major:", json!(status.module_major));
     r.field("fips_mode", "FIPS mode:", status.fips_mode);
     r.field("linkage", "linkage:", status.linkage.to_string());
-    // A binary with aws-lc-sys linked beside the FIPS module is not the validated configuration,
-    // whatever the module says about itself: never reported as certified.
-    let validation = if TWO_LIBRARIES {
-        Validation::Unvalidated {
-            reason: TWO_LIBRARIES_REASON.to_string(),
-        }
-    } else {
-        status.validation.clone()
-    };
+    // `fips::status()` never judges a binary that links aws-lc-sys beside the FIPS module
+    // certified (`Build::FipsWithDefault`).
+    let validation = status.validation.clone();
     let (claim, certificate, reason) = match &validation {
         Validation::Certified { certificate } => ("certified", Some(certificate.to_string()), None),
         Validation::Pending { reason } => ("pending", None, Some(reason.to_string())),
         Validation::Unvalidated { reason } => ("unvalidated", None, Some(reason.to_string())),
     };
     r.field("validation", "validation:", validation.to_string());
-    let libraries = crypto_libraries();
+    let libraries = status.build.crypto_libraries();
     r.field(
         "crypto_libraries",
         "crypto libraries:",
@@ -127,32 +121,9 @@ pub(crate) fn run() -> Report {
     r
 }
 
-/// `--features fips` on top of the default features: aws-lc-sys is linked beside aws-lc-fips-sys.
-const TWO_LIBRARIES: bool = cfg!(all(feature = "fips", feature = "non-fips"));
-
-const TWO_LIBRARIES_REASON: &str =
-    "this binary links two crypto libraries (aws-lc-fips-sys and aws-lc-sys: `--features fips` on \
-     top of the default features), which is not the validated configuration; build a regulated \
-     binary with `--no-default-features --features fips`";
-
-/// The crypto libraries linked into this binary, by cargo feature.
-fn crypto_libraries() -> Vec<&'static str> {
-    let mut libs = Vec::new();
-    if cfg!(feature = "fips") {
-        libs.push("aws-lc-fips-sys");
-    }
-    if cfg!(feature = "non-fips") {
-        libs.push("aws-lc-sys");
-    }
-    libs
-}
-
 /// The findings: anything short of a certified module in FIPS mode offering only approved algorithms.
 fn judge(r: &mut Report, status: &fips::FipsStatus, provider_fips: bool) {
-    if TWO_LIBRARIES {
-        r.finding(TWO_LIBRARIES_REASON);
-    }
-    if status.build != Build::Fips {
+    if status.build == Build::Default {
         r.finding(
             "not a FIPS build: the default build runs AWS-LC, which is not a validated module; \
              build with `--no-default-features --features fips`",
@@ -165,9 +136,7 @@ fn judge(r: &mut Report, status: &fips::FipsStatus, provider_fips: bool) {
     match &status.validation {
         Validation::Certified { .. } => {}
         // The reason says what to pin (the CMVP table in src/fips/ is the one place for that).
-        other => r.finding(format!(
-            "module version not covered by a certificate: {other}"
-        )),
+        other => r.finding(format!("not certified: {other}")),
     }
     let unapproved: Vec<&str> = policy::table()
         .iter()
