@@ -18,11 +18,12 @@
 
 use rustls::{CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme};
 
+mod row;
 mod table;
 mod x509;
 
+pub use row::{Algorithm, Approval, Kind};
 pub(crate) use table::{cipher_suites, kx_groups, signature_algorithms, RSA_BITS};
-pub use table::{Algorithm, Approval, Kind};
 pub use x509::{certificate, issued_by, CertAlgorithms};
 
 /// Every row: versions, suites, groups and schemes each in this build's preference order, then the

@@ -8,7 +8,8 @@ use x509_parser::asn1_rs::Any;
 use x509_parser::prelude::{FromDer as _, X509Certificate};
 use x509_parser::public_key::PublicKey;
 
-use super::table::{Algorithm, Kind, ROWS};
+use super::row::{Algorithm, Kind};
+use super::table::ROWS;
 use crate::error::text::oid_name as name_of;
 use crate::Error;
 
