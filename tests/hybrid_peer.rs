@@ -25,8 +25,10 @@ const TIMEOUT: Duration = Duration::from_secs(20);
 fn peer() -> &'static PathBuf {
     static PEER: OnceLock<PathBuf> = OnceLock::new();
     PEER.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/rustls-peer");
-        let target = dir.join("target");
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let dir = root.join("tests/peers/rustls-peer");
+        // Beside the Go peer (`target/go-peer`), whatever CARGO_TARGET_DIR says.
+        let target = root.join("target/rustls-peer");
         let mut build = Command::new(env!("CARGO"));
         build
             .args([
