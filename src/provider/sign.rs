@@ -85,7 +85,16 @@ fn rsa_rejected(e: aws_lc_rs::error::KeyRejected) -> crate::Error {
         "TooLarge" => {
             crate::Error::KeyPolicy(format!("RSA key above {} bits", super::policy::RSA_BITS.1))
         }
-        other => crate::Error::KeyParse(format!("not an ECDSA, Ed25519 or RSA key ({other})")),
+        "WrongAlgorithm" => crate::Error::KeyParse(
+            "not a P-256, P-384, Ed25519 or RSA key: the key's algorithm or curve is not supported"
+                .into(),
+        ),
+        "InvalidEncoding" => crate::Error::KeyParse(
+            "not a P-256, P-384, Ed25519 or RSA key: its encoding is not one of those keys'".into(),
+        ),
+        other => crate::Error::KeyParse(format!(
+            "not a P-256, P-384, Ed25519 or RSA key (the module says: {other})"
+        )),
     }
 }
 
