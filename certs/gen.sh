@@ -10,6 +10,9 @@
 # previous set untouched.  The `openssl ca` working files (index.txt, serial
 # copies, configs, CSRs) live only in that temporary directory.
 #
+# At the end it runs gen-svid.sh, which remakes the fixtures that are signed
+# by ca1 / ca2 but made by that script (see its header).
+#
 # THE KEYS WRITTEN HERE ARE PUBLIC TEST FIXTURES.  NEVER USE THEM FOR ANYTHING
 # BUT TESTS.
 set -euo pipefail
@@ -210,3 +213,9 @@ genkey unmatched p256
 chmod 0644 "$out"/*.pem
 mv -f "$out"/*.pem .
 echo "gen.sh: wrote $(cd "$tmp" && ls -1 newcerts | wc -l) certificates and all keys to $(pwd)"
+
+# The SVID / rotation / federation fixtures are signed by ca1 and ca2, so
+# remake them under the CAs just written.  gen-svid.sh installs its files only
+# if all of its steps succeed; should it fail here, the files above are already
+# in place, and re-running `bash certs/gen-svid.sh` completes the set.
+bash ./gen-svid.sh
