@@ -67,6 +67,7 @@ async fn main() -> Result<()> {
         server_name: FOO.parse()?,
         server_id: ServerId(FOO.parse()?),
         alpn: Some(AlpnProtocols(vec![ALPN.to_vec()])),
+        also_accept: Vec::new(),
     };
     let tcp = TcpStream::connect(addr).await?;
     let (mut io, protocol) = bar.new_client().new_client(target).connect(tcp).await?;

@@ -1,9 +1,12 @@
 //! The mesh client: TLS to a server that must prove a given identity.
 //!
 //! [`NewClient`] makes a [`Connect`] per target; [`Connect`] is a `tower::Service` over any
-//! `AsyncRead + AsyncWrite` I/O. Each connection sends the target's [`ServerName`] as SNI, verifies
-//! the server's chain against the mesh roots (not its DNS name: the identity may be a SPIFFE URI),
-//! and once the handshake is done requires the leaf to carry the target's [`ServerId`].
+//! `AsyncRead + AsyncWrite` I/O. Each connection sends the target's [`ServerName`] as SNI and, inside
+//! the handshake, checks the server's certificate against the mesh's certificate rules and the
+//! anchors its identity selects (the mesh roots, or its trust domain's bundle) and requires it to
+//! prove the target's [`ServerId`] (or one of [`ClientTls::also_accept`]). A wrong server gets the
+//! `bad_certificate` alert before the client sends its own certificate. The handshake has a
+//! deadline ([`DEFAULT_HANDSHAKE_TIMEOUT`] unless set).
 //!
 //! This module reads the configs [`crate::creds`] publishes (through `crate::configs`) and never
 //! imports `creds`: the receiver makes clients, not the other way round.
@@ -13,6 +16,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use rustls::pki_types;
 use rustls::ClientConfig;
@@ -20,9 +24,10 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::watch;
 use tokio_rustls::TlsConnector;
 
-use crate::configs::{Configs, WithAlpn};
-use crate::identity::{self, AlpnProtocols, NegotiatedProtocol, ServerId, ServerName};
-use crate::io::{handshake_error, Negotiated, PeerAddr};
+use crate::configs::{self, Configs, Derived};
+use crate::handshake::{self, DEFAULT_HANDSHAKE_TIMEOUT};
+use crate::identity::{AlpnProtocols, NegotiatedProtocol, ServerId, ServerName};
+use crate::io::{Negotiated, PeerAddr};
 
 /// Where a client connects: the SNI to send, the identity to require, the ALPN protocols to offer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,18 +38,28 @@ pub struct ClientTls {
     pub server_id: ServerId,
     /// Offered by ALPN, in preference order.
     pub alpn: Option<AlpnProtocols>,
+    /// Other identities the server may prove instead of `server_id` (e.g. while a service moves
+    /// from one identity to another). Empty by default.
+    pub also_accept: Vec<ServerId>,
 }
 
 // === impl ClientTls ===
 
 impl ClientTls {
-    /// A target whose SNI and identity are the same DNS name, without ALPN.
+    /// A target that must prove `server_id`, reached with SNI `server_name`, without ALPN.
     pub fn new(server_id: ServerId, server_name: ServerName) -> Self {
         Self {
             server_name,
             server_id,
             alpn: None,
+            also_accept: Vec::new(),
         }
+    }
+
+    /// This target, also accepting a server that proves any of `ids`.
+    pub fn accepting(mut self, ids: impl IntoIterator<Item = ServerId>) -> Self {
+        self.also_accept.extend(ids);
+        self
     }
 }
 
@@ -54,11 +69,21 @@ impl ClientTls {
 #[derive(Clone, Debug)]
 pub struct NewClient {
     rx: watch::Receiver<Arc<Configs>>,
+    deadline: Duration,
 }
 
 impl NewClient {
     pub(crate) fn new(rx: watch::Receiver<Arc<Configs>>) -> Self {
-        Self { rx }
+        Self {
+            rx,
+            deadline: DEFAULT_HANDSHAKE_TIMEOUT,
+        }
+    }
+
+    /// Clients whose handshakes end with [`Error::HandshakeTimeout`](crate::Error::HandshakeTimeout)
+    /// after `deadline` (default [`DEFAULT_HANDSHAKE_TIMEOUT`]).
+    pub fn with_handshake_timeout(self, deadline: Duration) -> Self {
+        Self { deadline, ..self }
     }
 
     /// A connector for one target.
@@ -67,13 +92,20 @@ impl NewClient {
         let sni = pki_types::DnsName::try_from(target.server_name.0.as_str().to_string())
             .map(pki_types::ServerName::DnsName)
             .map_err(|_| Arc::new(target.server_name.to_string()));
+        let accept: Vec<ServerId> = std::iter::once(target.server_id)
+            .chain(target.also_accept)
+            .collect();
         Connect {
             rx: self.rx.clone(),
             sni,
-            server_id: target.server_id,
+            accept: accept.into(),
             alpn: target
                 .alpn
-                .map(|AlpnProtocols(p)| Arc::new(WithAlpn::new(p))),
+                .map(|AlpnProtocols(p)| p)
+                .unwrap_or_default()
+                .into(),
+            deadline: self.deadline,
+            config: Arc::new(Derived::new()),
         }
     }
 }
@@ -86,20 +118,31 @@ pub struct Connect {
     rx: watch::Receiver<Arc<Configs>>,
     /// The SNI, or the name rustls refused as one.
     sni: Result<pki_types::ServerName<'static>, Arc<String>>,
-    server_id: ServerId,
-    alpn: Option<Arc<WithAlpn<ClientConfig>>>,
+    /// The identities the server may prove, the target's first.
+    accept: Arc<[ServerId]>,
+    alpn: Arc<[Vec<u8>]>,
+    deadline: Duration,
+    config: Arc<Derived<Arc<ClientConfig>>>,
 }
 
 impl Connect {
-    /// Runs the TLS handshake on `io` and checks the server's identity.
+    /// This connector with handshakes ending at `deadline`.
+    pub fn with_handshake_timeout(self, deadline: Duration) -> Self {
+        Self { deadline, ..self }
+    }
+
+    /// Runs the TLS handshake on `io`; the server's identity is checked inside it.
     ///
     /// # Errors
     ///
     /// An `io::Error` of kind `InvalidInput` when the target's name is not a valid SNI; the I/O
-    /// error itself when the connection fails; kind `InvalidData` carrying a [`crate::Error`]:
-    /// [`Untrusted`](crate::Error::Untrusted) (about the peer's certificate) when the server's
-    /// chain does not verify, [`IdMismatch`](crate::Error::IdMismatch) when it chains to the roots
-    /// but is not for `server_id`. Other TLS failures carry the [`rustls::Error`].
+    /// error itself when the connection fails; kind `TimedOut` with
+    /// [`HandshakeTimeout`](crate::Error::HandshakeTimeout) at the deadline; kind `InvalidData`
+    /// carrying a [`crate::Error`]: [`Leaf`](crate::Error::Leaf) when the server's certificate
+    /// breaks the mesh's rules, [`Untrusted`](crate::Error::Untrusted) (about the peer's
+    /// certificate) when its chain does not verify, [`IdMismatch`](crate::Error::IdMismatch) when
+    /// it verifies but proves none of the identities accepted. Other TLS failures (an alert from
+    /// a server that refused our certificate, say) carry the [`rustls::Error`].
     pub async fn connect<I>(&self, io: I) -> io::Result<(ClientIo<I>, Option<NegotiatedProtocol>)>
     where
         I: AsyncRead + AsyncWrite + Unpin,
@@ -110,23 +153,37 @@ impl Connect {
                 format!("{name} is not a valid SNI"),
             )
         })?;
-        let config = self.rx.borrow().client.clone();
-        let config = match &self.alpn {
-            None => config,
-            Some(alpn) => alpn.config(config),
+        let configs = self.rx.borrow().clone();
+        let config = self
+            .config
+            .get(&configs, |c| {
+                configs::client(c, self.accept.clone(), &self.alpn).map(Arc::new)
+            })
+            .map_err(io::Error::other)?;
+        let handshake = TlsConnector::from(config).connect(sni, io);
+        let (io, proved) = match handshake::drive(handshake, self.deadline).await {
+            Ok(done) => done,
+            Err(error) => {
+                tracing::debug!(server_id = %self.accept[0], %error, "handshake failed");
+                return Err(error);
+            }
         };
-        let io = TlsConnector::from(config)
-            .connect(sni, io)
-            .await
-            .map_err(handshake_error)?;
+        let server_id = proved.and_then(|ids| {
+            self.accept
+                .iter()
+                .find(|want| ids.all().contains(&want.0))
+                .cloned()
+        });
         let negotiated = Negotiated::from_state(io.get_ref().1);
-        let leaf = negotiated.peer_certificate.as_deref().unwrap_or_default();
-        if let Err(error) = identity::verify_id(leaf, &self.server_id.0) {
-            tracing::debug!(server_id = %self.server_id, %error, "server identity refused");
-            return Err(io::Error::new(io::ErrorKind::InvalidData, error));
-        }
         let protocol = negotiated.protocol.clone();
-        Ok((ClientIo { io, negotiated }, protocol))
+        Ok((
+            ClientIo {
+                io,
+                negotiated,
+                server_id,
+            },
+            protocol,
+        ))
     }
 }
 
@@ -178,9 +235,16 @@ impl<I> std::fmt::Debug for ConnectFuture<I> {
 pub struct ClientIo<I> {
     io: tokio_rustls::client::TlsStream<I>,
     negotiated: Negotiated,
+    server_id: Option<ServerId>,
 }
 
 impl<I> ClientIo<I> {
+    /// The accepted identity the server proved: the target's `server_id`, or one of its
+    /// `also_accept`.
+    pub fn server_id(&self) -> Option<&ServerId> {
+        self.server_id.as_ref()
+    }
+
     /// The ALPN protocol agreed, if any.
     pub fn negotiated_protocol(&self) -> Option<&NegotiatedProtocol> {
         self.negotiated.protocol.as_ref()

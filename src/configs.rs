@@ -1,73 +1,228 @@
-//! The rustls configs in force, as one value, and the same configs with ALPN protocols set.
+//! The credentials in force as one value ([`Configs`]), and the rustls configs built from them.
 //!
-//! A leaf module on purpose. [`crate::creds`] builds and publishes [`Configs`]; [`crate::client`]
-//! and [`crate::server`] only read them. Keeping the bundle here, and not in `creds`, makes the
-//! arrows go one way (as in Linkerd's `linkerd/meshtls`): the credential receiver makes clients
-//! and servers, and they never import it back. This module imports nothing from the crate.
+//! [`crate::creds`] publishes [`Configs`]; [`crate::client`] and [`crate::server`] read them and
+//! build the rustls config they need with the functions here: a client's carries the identities it
+//! accepts of the server, a server's carries its authorization policy, both their ALPN protocols,
+//! so each side decides inside the handshake. A config is built once per credential update per
+//! client target or server ([`Derived`]), not per connection. The arrows go one way (as in
+//! Linkerd's `linkerd/meshtls`): the receiver makes clients and servers, and neither this module
+//! nor they import `creds` back.
+//!
+//! Both sides speak TLS 1.3 only, as mesh proxies do. Resumption is off on both sides (no session
+//! cache, no tickets): mesh connections are long-lived, and in a FIPS build a ticket key would be
+//! crypto outside what rustls's `fips()` accounts for. Key logging and secret extraction keep their
+//! off defaults; nothing here can turn them on.
 
 use std::sync::{Arc, Mutex};
 
-use rustls::{ClientConfig, ServerConfig};
+use rustls::client::{ResolvesClientCert, Resumption};
+use rustls::server::{ClientHello, NoServerSessionStorage, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use rustls::{ClientConfig, ServerConfig, SignatureScheme};
 
-/// The configs in force: published together so clients and servers never mix two certificates.
+use crate::authz;
+use crate::creds::served::Served;
+use crate::identity::ServerId;
+use crate::trust::verifiers::{ClientCheck, ServerCheck};
+use crate::trust::Trust;
+use crate::Error;
+
+/// The credentials in force, published together so clients and servers never mix two.
 #[derive(Debug)]
 pub(crate) struct Configs {
-    /// What clients connect with (with the workload's certificate once one is set).
-    pub(crate) client: Arc<ClientConfig>,
-    /// `None` until a certificate is set: a server without a certificate refuses handshakes.
-    pub(crate) server: Option<Arc<ServerConfig>>,
+    /// The mesh roots and federated bundles.
+    pub(crate) trust: Arc<Trust>,
+    /// The workload's certificate and key; `None` until one is set (servers refuse handshakes).
+    pub(crate) certified: Option<Arc<Certified>>,
+    /// What the receiver reports of them.
+    pub(crate) served: Arc<Served>,
 }
 
-/// A rustls config that ALPN protocols can be set on.
-pub(crate) trait SetAlpn: Clone {
-    /// Replaces the config's ALPN protocols.
-    fn set_alpn(&mut self, protocols: Vec<Vec<u8>>);
-}
-
-impl SetAlpn for ClientConfig {
-    fn set_alpn(&mut self, protocols: Vec<Vec<u8>>) {
-        self.alpn_protocols = protocols;
-    }
-}
-
-impl SetAlpn for ServerConfig {
-    fn set_alpn(&mut self, protocols: Vec<Vec<u8>>) {
-        self.alpn_protocols = protocols;
-    }
-}
-
-// === impl WithAlpn ===
-
-/// ALPN protocols, and the current credentials' config with them set: derived once per credential
-/// update (on the first connection after it), not per connection, and never published separately.
+/// The one certified key a workload presents, as server and as client.
 #[derive(Debug)]
-pub(crate) struct WithAlpn<C> {
-    protocols: Vec<Vec<u8>>,
-    /// (the credentials' config, that config with `protocols` set).
-    cache: Mutex<Option<(Arc<C>, Arc<C>)>>,
+pub(crate) struct Certified(pub(crate) Arc<CertifiedKey>);
+
+// === impl Certified ===
+
+impl ResolvesServerCert for Certified {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
 }
 
-impl<C: SetAlpn> WithAlpn<C> {
-    /// `protocols`, in preference order.
-    pub(crate) fn new(protocols: Vec<Vec<u8>>) -> Self {
+impl ResolvesClientCert for Certified {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        // Only offer the certificate if the server accepts a scheme our key can sign with.
+        self.0.key.choose_scheme(sigschemes)?;
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+/// A client config on `configs`: the server must prove one of `accept`; `alpn` offered.
+pub(crate) fn client(
+    configs: &Configs,
+    accept: Arc<[ServerId]>,
+    alpn: &[Vec<u8>],
+) -> Result<ClientConfig, Error> {
+    let verifier = ServerCheck {
+        trust: configs.trust.clone(),
+        accept,
+    };
+    let builder = ClientConfig::builder_with_provider(crate::provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(Error::config)?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier));
+    let mut config = match &configs.certified {
+        Some(cert) => builder.with_client_cert_resolver(cert.clone()),
+        None => builder.with_no_client_auth(),
+    };
+    config.resumption = Resumption::disabled();
+    config.alpn_protocols = alpn.to_vec();
+    check_fips(config.fips())?;
+    Ok(config)
+}
+
+/// A server config on `configs` presenting the workload's certificate, admitting clients by
+/// `policy`; `alpn` accepted. `None` while there is no certificate.
+pub(crate) fn server(
+    configs: &Configs,
+    policy: Arc<authz::Shared>,
+    alpn: &[Vec<u8>],
+) -> Result<Option<ServerConfig>, Error> {
+    let Some(cert) = &configs.certified else {
+        return Ok(None);
+    };
+    let verifier = ClientCheck {
+        trust: configs.trust.clone(),
+        policy,
+    };
+    let mut config = ServerConfig::builder_with_provider(crate::provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(Error::config)?
+        .with_client_cert_verifier(Arc::new(verifier))
+        .with_cert_resolver(cert.clone());
+    config.session_storage = Arc::new(NoServerSessionStorage {});
+    config.send_tls13_tickets = 0;
+    config.alpn_protocols = alpn.to_vec();
+    check_fips(config.fips())?;
+    Ok(Some(config))
+}
+
+/// In the FIPS build, a config rustls does not consider FIPS is a bug or a module out of FIPS mode:
+/// refuse it rather than serve with it.
+fn check_fips(fips: bool) -> Result<(), Error> {
+    if cfg!(feature = "fips") && !fips {
+        return Err(Error::FipsModeOff {
+            module: crate::fips::status().version_string,
+        });
+    }
+    Ok(())
+}
+
+// === impl Derived ===
+
+/// A rustls config derived from the credentials in force: built on the first connection after each
+/// update and shared by every connection until the next.
+#[derive(Debug)]
+pub(crate) struct Derived<C> {
+    /// (the credentials it was built from, the config).
+    cache: Mutex<Option<(Arc<Configs>, C)>>,
+}
+
+impl<C: Clone> Derived<C> {
+    pub(crate) fn new() -> Self {
         Self {
-            protocols,
-            cache: Mutex::default(),
+            cache: Mutex::new(None),
         }
     }
 
-    /// `base` with the protocols set; the same `Arc` as last time while `base` is unchanged.
-    pub(crate) fn config(&self, base: Arc<C>) -> Arc<C> {
+    /// The config for `configs`: the cached one while they are unchanged, else `build`'s.
+    pub(crate) fn get(
+        &self,
+        configs: &Arc<Configs>,
+        build: impl FnOnce(&Configs) -> Result<C, Error>,
+    ) -> Result<C, Error> {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        match &*cache {
-            Some((cached_base, with_alpn)) if Arc::ptr_eq(cached_base, &base) => with_alpn.clone(),
-            _ => {
-                let mut config = (*base).clone();
-                config.set_alpn(self.protocols.clone());
-                let config = Arc::new(config);
-                *cache = Some((base, config.clone()));
-                config
+        if let Some((built_from, config)) = &*cache {
+            if Arc::ptr_eq(built_from, configs) {
+                return Ok(config.clone());
             }
         }
+        let config = build(configs)?;
+        *cache = Some((configs.clone(), config.clone()));
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::creds::TrustRoots;
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    fn configs() -> Configs {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/certs/");
+        let roots = std::fs::read(format!("{dir}roots.pem")).unwrap();
+        let chain = CertificateDer::pem_file_iter(format!("{dir}foo-ca1.chain.pem"))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_file(format!("{dir}foo-ca1.key.pem")).unwrap();
+        let key = crate::provider::sign::load(&key).unwrap();
+        let trust = Arc::new(Trust::new(TrustRoots::from_pem(&roots).unwrap()));
+        Configs {
+            served: Arc::new(Served::of(&trust, None)),
+            trust,
+            certified: Some(Arc::new(Certified(Arc::new(CertifiedKey::new(chain, key))))),
+        }
+    }
+
+    #[test]
+    fn no_resumption_no_tickets_no_key_log_no_extraction_tls13_only() {
+        let configs = configs();
+        let id: ServerId = ServerId("foo.ns1".parse().unwrap());
+        let client = client(&configs, Arc::from(vec![id]), &[b"h2".to_vec()]).unwrap();
+        let policy = Arc::new(authz::Shared::default());
+        let server = server(&configs, policy, &[]).unwrap().unwrap();
+
+        assert_eq!(
+            format!("{:?}", client.resumption),
+            format!("{:?}", Resumption::disabled())
+        );
+        assert!(!server.session_storage.can_cache());
+        assert!(!server.ticketer.enabled());
+        assert_eq!(server.send_tls13_tickets, 0);
+        assert_eq!(server.max_early_data_size, 0);
+        assert!(!client.enable_early_data);
+        assert!(!client.enable_secret_extraction && !server.enable_secret_extraction);
+        assert!(!client.key_log.will_log("CLIENT_RANDOM"));
+        assert!(!server.key_log.will_log("CLIENT_RANDOM"));
+        assert!(client.client_auth_cert_resolver.has_certs());
+        assert_eq!(client.alpn_protocols, vec![b"h2".to_vec()]);
+        for ours in [client.crypto_provider(), server.crypto_provider()] {
+            assert!(Arc::ptr_eq(ours, &crate::provider()));
+        }
+        assert_eq!(client.fips(), cfg!(feature = "fips"));
+        assert_eq!(server.fips(), cfg!(feature = "fips"));
+    }
+
+    #[test]
+    fn derived_configs_are_rebuilt_only_on_an_update() {
+        let derived = Derived::<Arc<u32>>::new();
+        let (a, b) = (Arc::new(configs()), Arc::new(configs()));
+        let first = derived.get(&a, |_| Ok(Arc::new(1))).unwrap();
+        let again = derived.get(&a, |_| Ok(Arc::new(2))).unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(*derived.get(&b, |_| Ok(Arc::new(3))).unwrap(), 3);
     }
 }

@@ -10,15 +10,18 @@
 //! callers that match on it. The wording lives in `error/text.rs`.
 
 use std::fmt;
+use std::time::Duration;
 
 use rustls::pki_types::pem;
 
 mod id;
 mod leaf;
+mod refused;
 pub(crate) mod text;
 
 pub use id::InvalidId;
 pub use leaf::{LeafProblem, Position};
+pub use refused::Refused;
 
 /// Whose certificate an [`Error::Untrusted`] is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,9 +162,31 @@ pub enum Error {
     #[error("must be called from within a tokio runtime")]
     NoRuntime,
 
-    /// A certificate breaks the mesh's certificate rules ([`crate::leaf::check`]).
+    /// A certificate breaks the mesh's certificate rules ([`crate::identity::rules`]).
     #[error("certificate refused by the mesh's certificate rules: {0}")]
     Leaf(#[from] LeafProblem),
+
+    /// A TLS handshake did not finish by its deadline; the connection was closed.
+    #[error("TLS handshake did not finish within {} s; connection closed", .after.as_secs_f64())]
+    HandshakeTimeout {
+        /// The deadline it had.
+        after: Duration,
+    },
+
+    /// The server's authorization policy refused the client ([`crate::authz`]).
+    #[error("client refused by the server's authorization policy: {0}")]
+    Unauthorized(#[from] Refused),
+
+    /// A certificate was set with an `expiry` (planned replacement time) already past.
+    #[error("the certificate's expiry {expiry} is in the past; refusing to serve it")]
+    ExpiryInPast {
+        /// The expiry given, as an RFC 3339 date.
+        expiry: String,
+    },
+
+    /// The [`creds::Store`](crate::creds::Store) was dropped: the credentials will not change again.
+    #[error("the credential store is gone; no update will come")]
+    StoreClosed,
 }
 
 // === impl Error ===

@@ -20,10 +20,11 @@ use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 mod name;
+pub mod rules;
 
 pub use crate::error::InvalidId;
 use crate::Error;
-pub use name::{Id, Name, SpiffeId};
+pub use name::{Id, Name, SpiffeId, TrustDomain};
 
 // === TLS names ===
 
@@ -157,12 +158,6 @@ pub fn verify_id(cert: &[u8], id: &Id) -> Result<(), Error> {
             found: found.iter().map(Id::to_string).collect(),
         })
     }
-}
-
-/// The identity a client certificate proves: its first usable DNS or URI SAN. `None` for a
-/// certificate without one, or one that does not parse.
-pub fn client_identity(cert: &[u8]) -> Option<Id> {
-    identities(cert).ok()?.into_iter().next()
 }
 
 pub(crate) fn parse(der: &[u8]) -> Result<(&[u8], X509Certificate<'_>), Error> {

@@ -1,15 +1,13 @@
 //! What [`ClientIo`](crate::client::ClientIo), [`ServerIo`](crate::server::ServerIo) and
 //! [`PrefixedIo`](crate::detect::PrefixedIo) share: the [`PeerAddr`] trait they all implement, what
-//! a handshake agreed ([`Negotiated`]), and how a failed handshake is reported.
+//! a handshake agreed ([`Negotiated`]).
 
 use std::io;
 use std::net::SocketAddr;
 
 use rustls::{CipherSuite, CommonState, NamedGroup, ProtocolVersion};
 
-use crate::error::Whose;
 use crate::identity::NegotiatedProtocol;
-use crate::Error;
 
 /// I/O that knows the address of the other end, like a TCP stream.
 pub trait PeerAddr {
@@ -53,24 +51,5 @@ impl Negotiated {
                 .and_then(|c| c.first())
                 .map(|c| c.to_vec()),
         }
-    }
-}
-
-/// A handshake's `io::Error` as the mesh reports it: a peer certificate the verifier refused
-/// becomes [`Error::Untrusted`] about [`Whose::Peer`] (kind `InvalidData`, the rustls error as its
-/// `source()`), so the text says whose certificate it is and why, in words. Every other error is
-/// passed on as it is.
-pub(crate) fn handshake_error(error: io::Error) -> io::Error {
-    let refused = error
-        .get_ref()
-        .and_then(|e| e.downcast_ref::<rustls::Error>())
-        .filter(|e| matches!(e, rustls::Error::InvalidCertificate(_)))
-        .cloned();
-    match refused {
-        Some(source) => io::Error::new(
-            io::ErrorKind::InvalidData,
-            Error::untrusted(Whose::Peer, source),
-        ),
-        None => error,
     }
 }

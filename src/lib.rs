@@ -13,8 +13,10 @@
 //! - [`creds`]: [`creds::watch`] gives the [`creds::Store`] an identity controller feeds
 //!   certificates to, and the [`creds::Receiver`] that makes clients and servers.
 //! - [`client`] and [`server`]: the handshakes, as `tower::Service`s over any async I/O.
-//! - [`leaf`]: the rules a workload certificate must meet beyond chain verification, enforced on
-//!   the workload's own certificate and on every peer's.
+//! - [`identity::rules`]: the rules a workload certificate must meet beyond chain verification
+//!   (X509-SVID), enforced on the workload's own certificate and inside both handshake sides.
+//! - [`trust`]: the mesh roots and the bundles of federated SPIFFE trust domains.
+//! - [`authz`]: which clients a server admits.
 //! - [`detect`]: reading a ClientHello's SNI to decide whether to terminate TLS.
 #![cfg_attr(
     not(feature = "kat"),
@@ -51,6 +53,7 @@ compile_error!(
     "meshtls needs a crypto module: enable `fips` (AWS-LC-FIPS) or `non-fips` (AWS-LC, the default)"
 );
 
+pub mod authz;
 pub mod client;
 mod configs;
 pub mod creds;
@@ -58,14 +61,16 @@ pub mod detect;
 mod error;
 mod ffi;
 pub mod fips;
+mod handshake;
 pub mod identity;
 mod io;
-pub mod leaf;
 mod provider;
 pub mod server;
+pub mod trust;
 
 pub use client::{ClientIo, ClientTls, Connect, ConnectFuture, NewClient};
 pub use error::{Error, Whose};
+pub use handshake::DEFAULT_HANDSHAKE_TIMEOUT;
 pub use identity::{
     AlpnProtocols, ClientId, Credentials, DerX509, Id, NegotiatedProtocol, ServerId, ServerName,
 };

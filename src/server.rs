@@ -1,9 +1,14 @@
-//! The mesh server: terminates TLS for this workload's name and reports who the client is.
+//! The mesh server: terminates TLS for this workload's name, decides who may connect, and reports
+//! who the client is.
 //!
-//! Client certificates are optional (mesh policy, not TLS, decides what an unauthenticated client
-//! may do), but one that is sent must chain to the mesh roots. [`ServerTls::Established`] carries
-//! the client's identity when it proved one. Connections that are not to be terminated here (TLS
-//! for another name, plaintext) are told apart before the handshake by [`crate::detect`].
+//! Inside the handshake, a client certificate is checked against the mesh's certificate rules and
+//! the anchors its identity selects, and the client's identity against the server's authorization
+//! [`Policy`] (by default [`Policy::open`]: any verified identity, and clients without a
+//! certificate). A refused client gets `access_denied` (or `certificate_required`) and `accept`
+//! returns the typed reason. [`ServerTls::Established`] carries the client's identity when it
+//! proved one. The handshake has a deadline ([`DEFAULT_HANDSHAKE_TIMEOUT`] unless set). Connections
+//! that are not to be terminated here (TLS for another name, plaintext) are told apart before the
+//! handshake by [`crate::detect`].
 //!
 //! Like [`crate::client`], this module reads the configs [`crate::creds`] publishes and never
 //! imports `creds`.
@@ -13,15 +18,18 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use rustls::ServerConfig;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-use crate::configs::{Configs, WithAlpn};
-use crate::identity::{self, ClientId, NegotiatedProtocol};
-use crate::io::{handshake_error, Negotiated, PeerAddr};
+use crate::authz::{self, Policy, Refused};
+use crate::configs::{self, Configs, Derived};
+use crate::handshake::{self, DEFAULT_HANDSHAKE_TIMEOUT};
+use crate::identity::{ClientId, NegotiatedProtocol};
+use crate::io::{Negotiated, PeerAddr};
 use crate::Error;
 
 /// What a server-side connection that this workload terminated proved.
@@ -48,12 +56,23 @@ pub enum ServerTls {
 #[derive(Clone, Debug)]
 pub struct Server {
     rx: watch::Receiver<Arc<Configs>>,
-    alpn: Option<Arc<WithAlpn<ServerConfig>>>,
+    alpn: Arc<[Vec<u8>]>,
+    /// Shared by this server's clones: [`Server::set_policy`] on one changes them all.
+    policy: Arc<authz::Shared>,
+    deadline: Duration,
+    /// The server config for the credentials in force, with the ALPN and policy above.
+    config: Arc<Derived<Option<Arc<ServerConfig>>>>,
 }
 
 impl Server {
     pub(crate) fn new(rx: watch::Receiver<Arc<Configs>>) -> Self {
-        Self { rx, alpn: None }
+        Self {
+            rx,
+            alpn: Arc::new([]),
+            policy: Arc::default(),
+            deadline: DEFAULT_HANDSHAKE_TIMEOUT,
+            config: Arc::new(Derived::new()),
+        }
     }
 
     /// A server that offers `alpn` (in preference order), on every credential update to come.
@@ -62,8 +81,9 @@ impl Server {
     /// it; nothing else is rebuilt or republished.
     pub fn with_alpn(self, alpn: Vec<Vec<u8>>) -> Server {
         Server {
-            rx: self.rx,
-            alpn: Some(Arc::new(WithAlpn::new(alpn))),
+            alpn: alpn.into(),
+            config: Arc::new(Derived::new()),
+            ..self
         }
     }
 
@@ -80,39 +100,72 @@ impl Server {
         Ok(self.with_alpn(alpn))
     }
 
+    /// A server that admits clients by `policy`, with a policy of its own (the server it was made
+    /// from keeps its policy). Swap it later with [`Server::set_policy`].
+    pub fn with_policy(self, policy: Policy) -> Server {
+        Server {
+            policy: Arc::new(authz::Shared::new(policy)),
+            config: Arc::new(Derived::new()),
+            ..self
+        }
+    }
+
+    /// Replaces the policy of this server and of every clone of it, from the next handshake on.
+    /// Established connections are not touched.
+    pub fn set_policy(&self, policy: Policy) {
+        self.policy.set(policy);
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> Arc<Policy> {
+        self.policy.current()
+    }
+
+    /// A server whose handshakes end with [`Error::HandshakeTimeout`] after `deadline` (default
+    /// [`DEFAULT_HANDSHAKE_TIMEOUT`]).
+    pub fn with_handshake_timeout(self, deadline: Duration) -> Server {
+        Server { deadline, ..self }
+    }
+
     /// Runs the TLS handshake on `io` as the server.
     ///
     /// # Errors
     ///
     /// Before the store has a certificate this fails at once with [`Error::NoCredentials`] (kind
-    /// `NotConnected`) and the client sees the connection close. A client certificate that does
-    /// not verify is [`Error::Untrusted`] about the peer's certificate (kind `InvalidData`); an
-    /// I/O failure is that error; other TLS failures carry the [`rustls::Error`].
+    /// `NotConnected`) and the client sees the connection close. At the deadline,
+    /// [`Error::HandshakeTimeout`] (kind `TimedOut`). A client refused by the policy is
+    /// [`Error::Unauthorized`] (kind `PermissionDenied`); a client certificate that breaks the
+    /// mesh's rules is [`Error::Leaf`], one that does not verify [`Error::Untrusted`] about the
+    /// peer's certificate (kind `InvalidData`); an I/O failure is that error; other TLS failures
+    /// carry the [`rustls::Error`].
     pub async fn accept<I>(&self, io: I) -> io::Result<(ServerTls, ServerIo<I>)>
     where
         I: AsyncRead + AsyncWrite + Unpin,
     {
-        let config = self.rx.borrow().server.clone();
+        let configs = self.rx.borrow().clone();
+        let config = self
+            .config
+            .get(&configs, |c| {
+                Ok(configs::server(c, self.policy.clone(), &self.alpn)?.map(Arc::new))
+            })
+            .map_err(io::Error::other)?;
         let Some(config) = config else {
             return Err(io::Error::new(
                 io::ErrorKind::NotConnected,
                 Error::NoCredentials,
             ));
         };
-        let config = match &self.alpn {
-            None => config,
-            Some(alpn) => alpn.config(config),
+        let handshake = TlsAcceptor::from(config).accept(io);
+        let (io, proved) = match handshake::drive(handshake, self.deadline).await {
+            Ok(done) => done,
+            Err(error) => {
+                let error = unauthenticated(error);
+                tracing::debug!(%error, "handshake failed");
+                return Err(error);
+            }
         };
-        let io = TlsAcceptor::from(config)
-            .accept(io)
-            .await
-            .map_err(handshake_error)?;
         let negotiated = Negotiated::from_state(io.get_ref().1);
-        let client_id = negotiated
-            .peer_certificate
-            .as_deref()
-            .and_then(identity::client_identity)
-            .map(ClientId);
+        let client_id = proved.and_then(|ids| ids.all().first().cloned().map(ClientId));
         let tls = ServerTls::Established {
             client_id: client_id.clone(),
             negotiated_protocol: negotiated.protocol.clone(),
@@ -125,6 +178,17 @@ impl Server {
                 client_id,
             },
         ))
+    }
+}
+
+/// rustls's error for a client that sent no certificate where the policy requires one (rustls
+/// sends `certificate_required`), as the policy's refusal.
+fn unauthenticated(error: io::Error) -> io::Error {
+    match handshake::tls_error(&error) {
+        Some(rustls::Error::NoCertificatesPresented) => {
+            handshake::refused(Error::Unauthorized(Refused::Unauthenticated))
+        }
+        _ => error,
     }
 }
 

@@ -1,12 +1,14 @@
-//! Credentials: the trust roots, the workload's current certificate, and the TLS configs built from
-//! them.
+//! Credentials: the trust roots and federated bundles, the workload's current certificate, and
+//! their publication to clients and servers.
 //!
-//! [`watch`] returns the two halves. The identity controller holds the [`Store`] and calls
-//! [`Credentials::set_certificate`] whenever it gets a new certificate; connections use the
-//! [`Receiver`] (cheap to clone) to make clients and servers. A certificate is checked completely
-//! before anything is published, and the client and server configs built from it are published
-//! together in one `tokio::sync::watch` value: a handshake in flight keeps the config it started
-//! with, the next one gets the new pair.
+//! [`watch`] returns the two halves. The identity controller holds the [`Store`]: it calls
+//! [`Credentials::set_certificate`] whenever it gets a new certificate, [`Store::set_roots`] when
+//! the mesh's trust anchors change, [`Store::set_bundle`] for a federated trust domain. Connections
+//! use the [`Receiver`] (cheap to clone) to make clients and servers, and it says what is served
+//! ([`Receiver::served`], [`Receiver::changed`]). Every update is checked completely before
+//! anything is published, and is published as one `tokio::sync::watch` value: a handshake in
+//! flight keeps the credentials it started with, the next one gets the new ones, and established
+//! connections are not touched.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -16,17 +18,18 @@ use rustls::sign::{CertifiedKey, SigningKey};
 use tokio::sync::watch as chan;
 
 use crate::client::NewClient;
-use crate::configs::Configs;
-use crate::identity::{self, Credentials, DerX509, Id, ServerName};
+use crate::configs::{self, Certified, Configs};
+use crate::identity::{self, Credentials, DerX509, Id, ServerId, ServerName, TrustDomain};
 use crate::server::Server;
+use crate::trust::Trust;
 use crate::Error;
 
-mod config;
-mod roots;
-mod verify;
+mod pem;
+pub(crate) mod served;
 
-pub use roots::{chain_from_pem, key_from_pem, TrustRoots};
-pub(crate) use verify::AnySanVerifier;
+pub use crate::trust::{Fingerprint, TrustRoots};
+pub use pem::{chain_from_pem, key_from_pem};
+pub use served::{Served, ServedCertificate};
 
 /// Creates the credential store for `local_id` and its receiving half.
 ///
@@ -41,8 +44,8 @@ pub(crate) use verify::AnySanVerifier;
 /// # Errors
 ///
 /// [`Error::FipsModeOff`] or [`Error::SelfTestFailed`] in the FIPS build as above; any error of
-/// [`TrustRoots::from_pem`] for `roots_pem`; [`Error::Config`] or [`Error::FipsModeOff`] if the
-/// initial client config is refused.
+/// [`TrustRoots::from_pem`] for `roots_pem`; [`Error::Config`] or [`Error::FipsModeOff`] if a
+/// config built on them is refused.
 pub fn watch(
     local_id: Id,
     server_name: ServerName,
@@ -52,16 +55,12 @@ pub fn watch(
         crate::fips::check()?;
         crate::fips::startup_gate()?;
     }
-    let roots = TrustRoots::from_pem(roots_pem)?;
-    let initial = Configs {
-        client: Arc::new(config::client(roots.server_verifier(), None)?),
-        server: None,
-    };
+    let trust = Trust::new(TrustRoots::from_pem(roots_pem)?);
+    let initial = publishable(&local_id, Arc::new(trust), None)?;
     let (tx, rx) = chan::channel(Arc::new(initial));
-    tracing::debug!(%local_id, %server_name, anchors = roots.len(), "credentials created");
+    tracing::debug!(%local_id, %server_name, "credentials created");
     let store = Store {
         local_id: local_id.clone(),
-        roots,
         tx,
     };
     let rx = Receiver {
@@ -91,42 +90,185 @@ pub fn check_key(leaf: &DerX509, key: &[u8]) -> Result<Arc<dyn SigningKey>, Erro
     Ok(key)
 }
 
+/// [`Configs`] for `trust` and `certified`, once the configs built from them are known to be
+/// accepted (rustls, FIPS mode).
+fn publishable(
+    local_id: &Id,
+    trust: Arc<Trust>,
+    certified: Option<(Arc<Certified>, served::ServedCertificate)>,
+) -> Result<Configs, Error> {
+    let (certified, cert_info) = certified.unzip();
+    let configs = Configs {
+        served: Arc::new(Served::of(&trust, cert_info)),
+        trust,
+        certified,
+    };
+    let accept: Arc<[ServerId]> = Arc::from(vec![ServerId(local_id.clone())]);
+    configs::client(&configs, accept, &[])?;
+    configs::server(&configs, Arc::default(), &[])?;
+    Ok(configs)
+}
+
 // === impl Store ===
 
-/// The writing half: takes new certificates and publishes the configs built from them.
+/// The writing half: takes new certificates and trust anchors, and publishes them.
 #[derive(Debug)]
 pub struct Store {
     local_id: Id,
-    roots: TrustRoots,
     tx: chan::Sender<Arc<Configs>>,
 }
 
 impl Store {
-    /// Runs every check and builds both configs, publishing nothing.
-    fn build(&self, leaf: DerX509, chain: Vec<DerX509>, key: Vec<u8>) -> Result<Configs, Error> {
-        // 1. The key parses and the build's policy allows it; 2. it is the leaf's.
+    /// The credentials in force.
+    fn current(&self) -> Arc<Configs> {
+        self.tx.borrow().clone()
+    }
+
+    /// Checks `leaf` for `trust`: the mesh's certificate rules, the chain to the anchors its
+    /// identity selects, and that it is for us.
+    fn check_own(
+        &self,
+        trust: &Trust,
+        leaf: &[u8],
+        chain: &[CertificateDer<'_>],
+    ) -> Result<(), Error> {
+        let ids = trust.verify_own(leaf, chain)?;
+        if ids.all().contains(&self.local_id) {
+            return Ok(());
+        }
+        Err(Error::IdMismatch {
+            expected: self.local_id.to_string(),
+            found: ids.all().iter().map(Id::to_string).collect(),
+        })
+    }
+
+    /// Publishes `trust` with the current certificate, once that certificate still verifies
+    /// under it.
+    fn replace_trust(&mut self, trust: Trust) -> Result<(), Error> {
+        let current = self.current();
+        let certified = match (&current.certified, &current.served.certificate) {
+            (Some(certified), Some(info)) => {
+                let certs = &certified.0.cert;
+                let (leaf, chain) = certs.split_first().expect("a CertifiedKey has a leaf");
+                self.check_own(&trust, leaf, chain)?;
+                Some((certified.clone(), info.clone()))
+            }
+            _ => None,
+        };
+        let configs = publishable(&self.local_id, Arc::new(trust), certified)?;
+        self.tx.send_replace(Arc::new(configs));
+        Ok(())
+    }
+
+    /// Replaces the mesh's trust anchors with the bundle `roots_pem`. New handshakes use it;
+    /// established connections go on. To rotate a CA, publish {old, new}, then move certificates
+    /// to the new CA, then publish {new}.
+    ///
+    /// # Errors
+    ///
+    /// Any error of [`TrustRoots::from_pem`]; [`Error::Untrusted`] about
+    /// [`Whose::Workload`](crate::Whose::Workload) when the current certificate does not chain to
+    /// the new bundle. On error nothing changes.
+    pub fn set_roots(&mut self, roots_pem: &[u8]) -> Result<(), Error> {
+        let result = TrustRoots::from_pem(roots_pem).and_then(|roots| {
+            let bundles = self.current().trust.bundles.clone();
+            self.replace_trust(Trust { roots, bundles })
+        });
+        log_update("trust roots", &self.local_id, &result);
+        result
+    }
+
+    /// Sets the bundle of trust domain `domain` (SPIFFE federation): from now on a peer whose
+    /// SPIFFE ID is in `domain` verifies only against it, and proves only that SPIFFE ID. Setting
+    /// it again rotates it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::set_roots`]; the current certificate is checked when it is in `domain`.
+    pub fn set_bundle(&mut self, domain: TrustDomain, bundle_pem: &[u8]) -> Result<(), Error> {
+        let result = TrustRoots::from_pem(bundle_pem).and_then(|bundle| {
+            let mut trust = (*self.current().trust).clone();
+            trust.bundles.insert(domain.clone(), bundle);
+            self.replace_trust(trust)
+        });
+        log_update("federated bundle", &self.local_id, &result);
+        result
+    }
+
+    /// Removes the bundle of trust domain `domain`: its identities verify against the mesh roots
+    /// again. Removing a bundle that is not set does nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Untrusted`] when the current certificate would no longer verify.
+    pub fn remove_bundle(&mut self, domain: &TrustDomain) -> Result<(), Error> {
+        let mut trust = (*self.current().trust).clone();
+        if trust.bundles.remove(domain).is_none() {
+            return Ok(());
+        }
+        let result = self.replace_trust(trust);
+        log_update("federated bundle removal", &self.local_id, &result);
+        result
+    }
+
+    /// Runs every check of a new certificate, publishing nothing.
+    fn build(
+        &self,
+        leaf: DerX509,
+        chain: Vec<DerX509>,
+        key: Vec<u8>,
+        expiry: SystemTime,
+    ) -> Result<Configs, Error> {
+        // 1. The caller's replacement time is not already past.
+        if expiry < SystemTime::now() {
+            return Err(Error::ExpiryInPast {
+                expiry: crate::error::text::rfc3339(rustls::pki_types::UnixTime::since_unix_epoch(
+                    expiry
+                        .duration_since(SystemTime::UNIX_EPOCH)
+                        .unwrap_or_default(),
+                )),
+            });
+        }
+        // 2. The key parses, the build's policy allows it, and it is the leaf's.
         let key = check_key(&leaf, &key)?;
-        // 3. The chain verifies to the roots now.
-        self.roots.verify(&leaf, &chain)?;
-        // 4. The leaf is for us.
-        identity::verify_id(&leaf.0, &self.local_id)?;
-        // 5. The leaf and chain meet the mesh's certificate rules (what peers check too).
-        crate::leaf::verify(&leaf.0, &chain)?;
+        // 3. The rules, the chain to the anchors for its identity, and the identity is ours.
+        let current = self.current();
+        let intermediates: Vec<_> = chain
+            .iter()
+            .map(|c| CertificateDer::from(c.0.as_slice()))
+            .collect();
+        self.check_own(&current.trust, &leaf.0, &intermediates)?;
+        let info = describe(&leaf, expiry)?;
 
         let leaf_der = CertificateDer::from(leaf.0);
         let intermediates = chain.into_iter().map(|c| CertificateDer::from(c.0));
         let certs: Vec<_> = std::iter::once(leaf_der).chain(intermediates).collect();
-        let certified = Arc::new(config::Certified(Arc::new(CertifiedKey::new(certs, key))));
-        Ok(Configs {
-            client: Arc::new(config::client(
-                self.roots.server_verifier(),
-                Some(certified.clone()),
-            )?),
-            server: Some(Arc::new(config::server(
-                self.roots.client_verifier(),
-                certified,
-            )?)),
-        })
+        let certified = Arc::new(Certified(Arc::new(CertifiedKey::new(certs, key))));
+        publishable(
+            &self.local_id,
+            current.trust.clone(),
+            Some((certified, info)),
+        )
+    }
+}
+
+/// What the receiver reports of a certificate that passed every check.
+fn describe(leaf: &DerX509, expiry: SystemTime) -> Result<ServedCertificate, Error> {
+    let (_, cert) = identity::parse(&leaf.0)?;
+    let validity = cert.validity();
+    Ok(ServedCertificate {
+        identities: identity::identities(&leaf.0)?,
+        serial: cert.raw_serial_as_string(),
+        not_before: served::system_time(validity.not_before.timestamp()),
+        not_after: served::system_time(validity.not_after.timestamp()),
+        expiry,
+    })
+}
+
+fn log_update(what: &str, local_id: &Id, result: &Result<(), Error>) {
+    match result {
+        Ok(()) => tracing::info!(%local_id, "{what} updated"),
+        Err(error) => tracing::warn!(%local_id, %error, "{what} rejected; keeping the previous"),
     }
 }
 
@@ -138,23 +280,17 @@ impl Credentials for Store {
         key: Vec<u8>,
         expiry: SystemTime,
     ) -> Result<(), Error> {
-        match self.build(leaf, chain, key) {
-            Ok(configs) => {
-                self.tx.send_replace(Arc::new(configs));
-                tracing::info!(local_id = %self.local_id, ?expiry, "certificate updated");
-                Ok(())
-            }
-            Err(error) => {
-                tracing::warn!(local_id = %self.local_id, %error, "certificate rejected; keeping the previous one");
-                Err(error)
-            }
-        }
+        let result = self.build(leaf, chain, key, expiry).map(|configs| {
+            self.tx.send_replace(Arc::new(configs));
+        });
+        log_update("certificate", &self.local_id, &result);
+        result
     }
 }
 
 // === impl Receiver ===
 
-/// The reading half: makes clients and servers on the current credentials.
+/// The reading half: makes clients and servers on the current credentials, and says what they are.
 #[derive(Clone, Debug)]
 pub struct Receiver {
     local_id: Id,
@@ -171,6 +307,21 @@ impl Receiver {
     /// The SNI this workload's server answers to.
     pub fn server_name(&self) -> &ServerName {
         &self.server_name
+    }
+
+    /// What is served now: the certificate (identities, serial, validity) and the anchors.
+    pub fn served(&self) -> Arc<Served> {
+        self.rx.borrow().served.clone()
+    }
+
+    /// Waits until the store publishes new credentials, and returns what is served then.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::StoreClosed`] once the [`Store`] is dropped: nothing will change any more.
+    pub async fn changed(&mut self) -> Result<Arc<Served>, Error> {
+        self.rx.changed().await.map_err(|_| Error::StoreClosed)?;
+        Ok(self.rx.borrow_and_update().served.clone())
     }
 
     /// A client factory that always uses the latest credentials.

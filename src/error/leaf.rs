@@ -1,5 +1,5 @@
 //! [`LeafProblem`]: how a workload certificate breaks the mesh's certificate rules
-//! ([`crate::leaf::check`]). Public as `meshtls::leaf::LeafProblem`; defined beside
+//! ([`crate::identity::rules::check`]). Public as `meshtls::identity::rules::LeafProblem`; defined beside
 //! [`crate::Error`], which wraps it, so that the error module imports nothing of `leaf`.
 
 use std::fmt;
@@ -71,13 +71,16 @@ pub enum LeafProblem {
         /// `keyCertSign` or `cRLSign`.
         usage: &'static str,
     },
+    /// The leaf has no keyUsage extension, so it does not assert digitalSignature (X509-SVID §4.3).
+    #[error("leaf: no keyUsage extension; a workload certificate must assert digitalSignature")]
+    NoKeyUsage,
     /// The leaf's keyUsage lacks digitalSignature, which its handshake signatures need.
     #[error("leaf: keyUsage lacks digitalSignature, which the TLS handshake signature needs")]
     NoDigitalSignature,
     /// The leaf's extendedKeyUsage lacks serverAuth or clientAuth.
     #[error(
-        "leaf: extendedKeyUsage lacks {missing}; a mesh workload certificate serves as both \
-         server and client, so it needs serverAuth and clientAuth"
+        "leaf: extendedKeyUsage lacks {missing}, which its use needs (a server's certificate \
+         serverAuth, a client's clientAuth, a workload's own certificate both)"
     )]
     MissingUsage {
         /// `serverAuth` or `clientAuth`.
@@ -91,6 +94,12 @@ pub enum LeafProblem {
     ManyUris {
         /// How many.
         count: usize,
+    },
+    /// The leaf's SPIFFE ID has no path: it names a trust domain, not a workload (X509-SVID §2).
+    #[error("leaf: SPIFFE ID {uri} has no path; it names a trust domain, not a workload")]
+    NoPath {
+        /// The SPIFFE ID.
+        uri: String,
     },
     /// A URI SAN of the leaf is not a valid SPIFFE ID.
     #[error("leaf: URI SAN {uri:?} is not a valid SPIFFE ID: {reason}")]

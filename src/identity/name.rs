@@ -15,6 +15,8 @@ const MAX_DNS_LEN: usize = 253;
 const MAX_LABEL_LEN: usize = 63;
 /// Longest SPIFFE ID (SPIFFE-ID §2.3).
 const MAX_SPIFFE_LEN: usize = 2048;
+/// Longest SPIFFE trust domain name (SPIFFE-ID §2.1).
+const MAX_TRUST_DOMAIN_LEN: usize = 255;
 const SPIFFE_SCHEME: &str = "spiffe://";
 
 // === impl Name ===
@@ -128,6 +130,12 @@ impl SpiffeId {
         let rest = &self.0[SPIFFE_SCHEME.len()..];
         rest.split('/').next().unwrap_or(rest)
     }
+
+    /// The path, e.g. `/ns/ns1/sa/foo`; empty for the ID of a trust domain itself
+    /// (`spiffe://cluster.local`), which no workload certificate may carry (X509-SVID §2).
+    pub fn path(&self) -> &str {
+        &self.0[SPIFFE_SCHEME.len() + self.trust_domain().len()..]
+    }
 }
 
 impl FromStr for SpiffeId {
@@ -148,12 +156,7 @@ impl FromStr for SpiffeId {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, ""),
         };
-        let domain_ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b);
-        if domain.is_empty() || !domain.bytes().all(domain_ok) {
-            return Err(InvalidId::BadSpiffe(
-                "trust domain must be non-empty a-z, 0-9, '-', '.', '_' (no port, no user info)",
-            ));
-        }
+        check_trust_domain(domain)?;
         if !path.is_empty() {
             let seg_ok = |b: u8| b.is_ascii_alphanumeric() || b"-._".contains(&b);
             for seg in path[1..].split('/') {
@@ -169,6 +172,56 @@ impl FromStr for SpiffeId {
 }
 
 impl fmt::Display for SpiffeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Checks a trust domain name: 1 to 255 bytes of a-z, 0-9, '-', '.', '_' (SPIFFE-ID §2.1).
+fn check_trust_domain(domain: &str) -> Result<(), InvalidId> {
+    let domain_ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b);
+    if domain.is_empty() || !domain.bytes().all(domain_ok) {
+        return Err(InvalidId::BadSpiffe(
+            "trust domain must be non-empty a-z, 0-9, '-', '.', '_' (no port, no user info)",
+        ));
+    }
+    if domain.len() > MAX_TRUST_DOMAIN_LEN {
+        return Err(InvalidId::BadSpiffe("trust domain longer than 255 bytes"));
+    }
+    Ok(())
+}
+
+// === impl TrustDomain ===
+
+/// A SPIFFE trust domain name, e.g. `cluster.local`: what a trust bundle is for and what an
+/// authorization rule may allow as a whole.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TrustDomain(String);
+
+impl TrustDomain {
+    /// The name as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The trust domain of `id`.
+    pub fn of(id: &SpiffeId) -> Self {
+        TrustDomain(id.trust_domain().to_string())
+    }
+}
+
+impl FromStr for TrustDomain {
+    type Err = InvalidId;
+
+    /// A bare name (`cluster.local`) or the trust domain's SPIFFE ID (`spiffe://cluster.local`).
+    fn from_str(s: &str) -> Result<Self, InvalidId> {
+        let name = s.strip_prefix(SPIFFE_SCHEME).unwrap_or(s);
+        check_trust_domain(name)?;
+        Ok(TrustDomain(name.to_string()))
+    }
+}
+
+impl fmt::Display for TrustDomain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -237,6 +290,12 @@ mod tests {
             panic!("not a URI")
         };
         assert_eq!(u.trust_domain(), "cluster.local");
+        assert_eq!(u.path(), "/ns/ns1/sa/foo");
+        let root: SpiffeId = "spiffe://cluster.local".parse().unwrap();
+        assert_eq!((root.trust_domain(), root.path()), ("cluster.local", ""));
+        // 255 bytes is the longest trust domain.
+        let max = format!("spiffe://{}/ns", "a".repeat(255));
+        assert!(max.parse::<SpiffeId>().is_ok());
         // Paths are case-sensitive.
         assert_ne!(
             "spiffe://td/ns/A".parse::<Id>().unwrap(),
@@ -247,7 +306,9 @@ mod tests {
     #[test]
     fn bad_spiffe_ids() {
         let long = format!("spiffe://td/{}", "a".repeat(2040));
+        let long_domain = format!("spiffe://{}/ns", "a".repeat(256));
         for s in [
+            long_domain.as_str(),
             "spiffe://",
             "spiffe://Cluster.local/ns",
             "spiffe://td:8080/ns",
@@ -271,5 +332,23 @@ mod tests {
             "https://example.com/x".parse::<Id>(),
             Err(InvalidId::NotSpiffe)
         );
+    }
+}
+
+#[cfg(test)]
+mod trust_domain_tests {
+    use super::*;
+
+    #[test]
+    fn trust_domains() {
+        let td: TrustDomain = "cluster.local".parse().unwrap();
+        assert_eq!(td, "spiffe://cluster.local".parse().unwrap());
+        assert_eq!(td.to_string(), "cluster.local");
+        let id: SpiffeId = "spiffe://cluster.local/ns/a".parse().unwrap();
+        assert_eq!(TrustDomain::of(&id), td);
+        for bad in ["", "Cluster.local", "td:80", "spiffe://", &"a".repeat(256)] {
+            assert!(bad.parse::<TrustDomain>().is_err(), "{bad:?}");
+        }
+        assert!("a".repeat(255).parse::<TrustDomain>().is_ok());
     }
 }

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use meshtls::creds::{self, TrustRoots};
-use meshtls::{identity, leaf, policy, DerX509, Error, Id};
+use meshtls::identity::rules::{self, Role};
+use meshtls::{identity, policy, DerX509, Error, Id};
 use serde_json::{json, Value};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -131,7 +132,7 @@ pub(crate) fn run(
     r.json.insert("identities".into(), json!(ids));
     // The mesh's certificate rules (extensions, SANs, trailing bytes): what Store::set_certificate
     // and both handshake sides enforce.
-    let problems = leaf::check(&leaf.0, &chain);
+    let problems = rules::check(&leaf.0, &chain, Role::Workload);
     r.json.insert(
         "rules".into(),
         json!(problems.iter().map(|p| p.to_string()).collect::<Vec<_>>()),

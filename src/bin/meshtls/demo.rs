@@ -77,6 +77,7 @@ async fn demo(certs: &Path) -> Result<Report, Fail> {
         server_name: foo.server_name().clone(),
         server_id: ServerId(foo.local_id().clone()),
         alpn: Some(AlpnProtocols(vec![ALPN.to_vec()])),
+        also_accept: Vec::new(),
     };
     let client = async {
         let tcp = TcpStream::connect(addr).await?;

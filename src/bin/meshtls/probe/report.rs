@@ -1,7 +1,8 @@
 //! The report of a completed handshake: what was negotiated and the server's certificates, each
 //! judged by the policy table.
 
-use meshtls::{identity, leaf, policy, Id};
+use meshtls::identity::rules::{self, Role};
+use meshtls::{identity, policy, Id};
 use rustls::pki_types::CertificateDer;
 use rustls::{ClientConnection, SignatureScheme};
 use serde_json::json;
@@ -56,7 +57,7 @@ pub(super) fn peer_certificates(r: &mut Report, certs: &[CertificateDer<'_>]) {
     r.json.insert("peer_certificates".into(), json!(out));
     // The mesh's certificate rules, as a mesh client would apply them to this server.
     if let Some((leaf, chain)) = certs.split_first() {
-        for problem in leaf::check(leaf, chain) {
+        for problem in rules::check(leaf, chain, Role::Server) {
             r.finding(format!("peer {problem}"));
         }
     }
