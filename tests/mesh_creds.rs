@@ -2,6 +2,8 @@
 //! previous certificate serving; rotation under traffic; expired and not-yet-valid peers refused.
 
 mod mesh_support;
+#[path = "mesh_support/plain.rs"]
+mod plain;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -363,27 +365,6 @@ async fn rotation_under_traffic() {
     );
 }
 
-/// A plain rustls server (not a mesh workload, which would refuse the certificate) presenting
-/// fixture `cert`, on loopback.
-async fn plain_server(cert: &str) -> std::net::SocketAddr {
-    let (chain, key) = rustls_chain_and_key(cert);
-    let config = rustls::ServerConfig::builder_with_provider(meshtls::provider())
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let _ = acceptor.accept(tcp).await;
-        }
-    });
-    addr
-}
-
 /// A plain rustls client presenting fixture `cert` (TLS `versions`) to `addr`.
 async fn plain_client(
     cert: &str,
@@ -415,7 +396,7 @@ async fn expired_and_not_yet_valid_peers_are_refused() {
     ];
     for (cert, what, want) in cases {
         // Our client refuses such a server...
-        let addr = plain_server(cert).await;
+        let (addr, _outcome) = plain::server(cert).await;
         let err = connect(&bar, addr, target(FOO, FOO)).await.unwrap_err();
         let got = tls_error(&err).cloned();
         assert!(
