@@ -291,7 +291,7 @@ fn the_peers_certificate_algorithms_are_judged() {
     drop(peer);
 }
 
-/// The mesh's certificate rules (meshtls::leaf) are applied to the server's certificate too: the CA
+/// The mesh's certificate rules (meshtls::identity::rules) are applied to the server's certificate too: the CA
 /// certificate ca1 served as a leaf breaks them.
 #[test]
 fn the_mesh_certificate_rules_are_applied_to_the_server() {
