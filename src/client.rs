@@ -154,6 +154,7 @@ impl Connect {
             )
         })?;
         let configs = self.rx.borrow().clone();
+        configs.warn_if_expired();
         let config = self
             .config
             .get(&configs, |c| {

@@ -13,7 +13,9 @@
 //! crypto outside what rustls's `fips()` accounts for. Key logging and secret extraction keep their
 //! off defaults; nothing here can turn them on.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use rustls::client::{ResolvesClientCert, Resumption};
 use rustls::server::{ClientHello, NoServerSessionStorage, ResolvesServerCert};
@@ -36,6 +38,26 @@ pub(crate) struct Configs {
     pub(crate) certified: Option<Arc<Certified>>,
     /// What the receiver reports of them.
     pub(crate) served: Arc<Served>,
+    /// Whether [`Configs::warn_if_expired`] has said so already.
+    pub(crate) warned: AtomicBool,
+}
+
+impl Configs {
+    /// Logs, once per credential update, that the certificate in force has expired: every new
+    /// handshake with it fails at the peer, and the identity controller has not replaced it.
+    pub(crate) fn warn_if_expired(&self) {
+        let Some(cert) = &self.served.certificate else {
+            return;
+        };
+        if cert.not_after < SystemTime::now() && !self.warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                identities = ?cert.identities,
+                serial = %cert.serial,
+                "the certificate in force has expired; peers will refuse every new handshake \
+                 until the identity controller sets a new one"
+            );
+        }
+    }
 }
 
 /// The one certified key a workload presents, as server and as client.
@@ -184,6 +206,7 @@ mod tests {
             served: Arc::new(Served::of(&trust, None)),
             trust,
             certified: Some(Arc::new(Certified(Arc::new(CertifiedKey::new(chain, key))))),
+            warned: AtomicBool::new(false),
         }
     }
 

@@ -143,6 +143,7 @@ impl Server {
         I: AsyncRead + AsyncWrite + Unpin,
     {
         let configs = self.rx.borrow().clone();
+        configs.warn_if_expired();
         let config = self
             .config
             .get(&configs, |c| {

@@ -102,6 +102,7 @@ fn publishable(
         served: Arc::new(Served::of(&trust, cert_info)),
         trust,
         certified,
+        warned: std::sync::atomic::AtomicBool::new(false),
     };
     let accept: Arc<[ServerId]> = Arc::from(vec![ServerId(local_id.clone())]);
     configs::client(&configs, accept, &[])?;
