@@ -25,8 +25,6 @@ const LONG_LIVED: usize = 50;
 const LOADERS: usize = 6;
 /// Handshakes each phase of the rotation lets run before the next step.
 const PER_PHASE: usize = 150;
-/// Bound on a whole test: reached only if something hangs.
-const WHOLE: Duration = Duration::from_secs(120);
 
 /// The SHA-256 fingerprints of the certificates in `file`, computed here (not by meshtls).
 fn fingerprints(file: &str) -> Vec<Fingerprint> {
@@ -144,9 +142,7 @@ fn drain(accepted: &mut UnboundedReceiver<Accepted>) -> (usize, Vec<String>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ca_rotation_under_load() {
-    tokio::time::timeout(WHOLE, rotation())
-        .await
-        .expect("the rotation test hung");
+    bounded(rotation()).await;
 }
 
 async fn rotation() {
@@ -329,9 +325,7 @@ fn bad_roots() -> Vec<BadRoots> {
 
 #[tokio::test]
 async fn refused_roots_change_nothing_and_accepted_ones_are_announced() {
-    tokio::time::timeout(WHOLE, roots_api())
-        .await
-        .expect("the roots API test hung");
+    bounded(roots_api()).await;
 }
 
 async fn roots_api() {

@@ -240,3 +240,13 @@ async fn try_line<I: AsyncRead + Unpin>(io: &mut BufReader<I>) -> std::io::Resul
     }
     Ok(line)
 }
+
+/// Generous bound for a whole test under load: reached only if something hangs.
+pub const WHOLE: Duration = Duration::from_secs(120);
+
+/// Runs `test` to its end, or panics after [`WHOLE`]: a hang fails instead of blocking CI.
+pub async fn bounded<F: std::future::Future>(test: F) -> F::Output {
+    tokio::time::timeout(WHOLE, test)
+        .await
+        .expect("the test hung")
+}
