@@ -198,3 +198,55 @@ pub fn tls_error(e: &std::io::Error) -> Option<&rustls::Error> {
 pub fn mesh_error(e: &std::io::Error) -> Option<&meshtls::Error> {
     e.get_ref()?.downcast_ref::<meshtls::Error>()
 }
+
+// === Load tests (mesh_rotation, mesh_hostile): failures to count, not to panic on ===
+
+/// Like [`talk`], but a missing greeting or echo is an error instead of a panic, so that a test
+/// under load can count failures. Returns the client identity the server greeted with.
+pub async fn try_talk<I: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut BufReader<I>,
+    msg: &str,
+) -> std::io::Result<String> {
+    let who = try_line(io).await?;
+    try_ping(io, msg).await?;
+    Ok(who.trim_end().trim_start_matches("who: ").to_string())
+}
+
+/// Like [`ping`], but a failed or wrong echo is an error instead of a panic.
+pub async fn try_ping<I: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut BufReader<I>,
+    msg: &str,
+) -> std::io::Result<()> {
+    io.write_all(format!("{msg}\n").as_bytes()).await?;
+    io.flush().await?;
+    let back = try_line(io).await?;
+    if back != format!("{msg}\n") {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("sent {msg:?}, got back {back:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// One line from `io` within [`STEP`]; the end of the stream is an error.
+async fn try_line<I: AsyncRead + Unpin>(io: &mut BufReader<I>) -> std::io::Result<String> {
+    let mut line = String::new();
+    let n = tokio::time::timeout(STEP, io.read_line(&mut line))
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no line within STEP"))??;
+    if n == 0 {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(line)
+}
+
+/// Generous bound for a whole test under load: reached only if something hangs.
+pub const WHOLE: Duration = Duration::from_secs(120);
+
+/// Runs `test` to its end, or panics after [`WHOLE`]: a hang fails instead of blocking CI.
+pub async fn bounded<F: std::future::Future>(test: F) -> F::Output {
+    tokio::time::timeout(WHOLE, test)
+        .await
+        .expect("the test hung")
+}
