@@ -114,14 +114,25 @@ fn not_tls() {
         &b"GET / HTTP/1.1\r\nHost: foo\r\n\r\n"[..],
         b"\x16\x02\x00\x00\x05hello",            // wrong major version
         b"\x16\x03\x01\x00\x00",                 // empty record
-        b"\x16\x03\x01\x40\x01",                 // record longer than 2^14
+        b"\x16\x03\x01\x48\x00",                 // record of 2^14 + 2048 bytes: rustls's limit
         b"\x17\x03\x03\x00\x05hello",            // application data
         b"\x16\x03\x01\x00\x04\x02\x00\x00\x00", // a ServerHello
         b"\x16\x03\x01\x00\x04\x01\x00\x00\x00", // an empty ClientHello body: malformed
         b"\x00",
-        b"\x16\x04",
+        b"\x16\x04\x00",
     ] {
         assert_eq!(parse_sni(bytes), Ok(None), "{bytes:?}");
+    }
+    // rustls's server takes plaintext records up to 18431 bytes, and any version 03 XX or one it
+    // names (SSLv2 00 02, the DTLS ones); it reads a version only once both bytes are in.
+    for bytes in [
+        &b"\x16\x03\x01\x47\xff"[..],
+        b"\x16\x00\x02\x00\x01",
+        b"\x16\xfe\xfd\x00\x01",
+        b"\x16\x03\x05\x00\x01",
+        b"\x16\x04",
+    ] {
+        assert_eq!(parse_sni(bytes), Err(Incomplete), "{bytes:?}");
     }
 }
 
