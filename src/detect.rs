@@ -244,3 +244,77 @@ impl<I: PeerAddr> PeerAddr for PrefixedIo<I> {
         self.io.peer_addr()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::hello::{Hello, HelloReader, MAX_PEEK};
+
+    /// A ClientHello for `foo.example` with an unknown extension of `pad` bytes, in records of
+    /// at most `size` bytes.
+    fn hello(pad: usize, size: usize) -> Vec<u8> {
+        let mut exts = vec![0, 0, 0, 16, 0, 14, 0, 0, 11];
+        exts.extend(b"foo.example");
+        exts.extend([0, 13, 0, 4, 0, 2, 4, 3]); // signature_algorithms
+        exts.extend([0x77, 0x77]);
+        exts.extend((pad as u16).to_be_bytes());
+        exts.resize(exts.len() + pad, 0);
+        let mut body = vec![3, 3];
+        body.extend([0; 32]); // random
+        body.extend([0, 0, 2, 0x13, 0x01, 1, 0]); // no session id, one suite, null compression
+        body.extend((exts.len() as u16).to_be_bytes());
+        body.extend(exts);
+        let mut message = vec![1];
+        message.extend(&(body.len() as u32).to_be_bytes()[1..]);
+        message.extend(body);
+        let mut wire = Vec::new();
+        for fragment in message.chunks(size) {
+            wire.extend([22, 3, 1]);
+            wire.extend((fragment.len() as u16).to_be_bytes());
+            wire.extend(fragment);
+        }
+        wire
+    }
+
+    fn foo() -> Hello {
+        Hello::ClientHello(Some("foo.example".parse().unwrap()))
+    }
+
+    #[test]
+    fn any_split_into_reads_gives_the_same_verdict() {
+        for wire in [hello(0, 16_384), hello(10, 7), hello(3, 1)] {
+            assert_eq!(HelloReader::default().feed(&wire), Some(foo()));
+            for at in 0..wire.len() {
+                let mut reader = HelloReader::default();
+                assert_eq!(reader.feed(&wire[..at]), None, "first {at} bytes");
+                assert_eq!(reader.feed(&wire[at..]), Some(foo()), "split at {at}");
+            }
+            let mut reader = HelloReader::default();
+            let (last, most) = wire.split_last().unwrap();
+            for (i, b) in most.iter().enumerate() {
+                assert_eq!(reader.feed(&[*b]), None, "byte {i}");
+            }
+            assert_eq!(reader.feed(&[*last]), Some(foo()));
+        }
+    }
+
+    #[test]
+    fn a_hello_must_end_within_max_peek_bytes() {
+        let fits = hello(0, 16_384).len();
+        // 4 records: the hello that ends exactly at MAX_PEEK, and one a byte longer.
+        let wire = hello(MAX_PEEK - fits - 3 * 5, 16_384);
+        assert_eq!(wire.len(), MAX_PEEK);
+        assert_eq!(HelloReader::default().feed(&wire), Some(foo()));
+        let over = hello(MAX_PEEK - fits - 3 * 5 + 1, 16_384);
+        let mut reader = HelloReader::default();
+        assert_eq!(reader.feed(&over[..MAX_PEEK - 1]), None);
+        assert_eq!(reader.feed(&over[MAX_PEEK - 1..]), Some(Hello::NotTls));
+        // In 1-byte records: 6 bytes each.
+        let wire = hello(0, 1);
+        let pad = (MAX_PEEK - wire.len()) / 6;
+        assert_eq!(HelloReader::default().feed(&hello(pad, 1)), Some(foo()));
+        assert_eq!(
+            HelloReader::default().feed(&hello(pad + 1, 1)),
+            Some(Hello::NotTls)
+        );
+    }
+}

@@ -90,10 +90,12 @@ impl HelloReader {
         let (mut rest, _beyond) = split(bytes, MAX_PEEK.saturating_sub(self.fed));
         self.fed += rest.len();
         while !rest.is_empty() {
-            let verdict = if self.fragment_left == 0 {
-                self.record_header(&mut rest)
-            } else {
+            let verdict = if self.fragment_left > 0 {
                 self.fragment(&mut rest)
+            } else if self.header_len == 0 && self.message_len > 0 {
+                self.whole_records(&mut rest)
+            } else {
+                self.record_header(&mut rest)
             };
             if verdict.is_some() {
                 return verdict;
@@ -101,6 +103,39 @@ impl HelloReader {
         }
         // rustls stops buffering here: the hello did not end in time.
         (self.fed >= MAX_PEEK).then_some(Hello::NotTls)
+    }
+
+    /// Takes the whole records at the start of `rest` in one step each (the same rules as
+    /// [`Self::record_header`] and [`Self::fragment`]: the fast path for a hello sent in many
+    /// small records), then the start of a partial one.
+    fn whole_records(&mut self, rest: &mut &[u8]) -> Option<Hello> {
+        while let [typ, v0, v1, l0, l1, ref tail @ ..] = **rest {
+            let len = usize::from(u16::from_be_bytes([l0, l1]));
+            let Some((fragment, after)) = tail.split_at_checked(len) else {
+                break;
+            };
+            let need = self.message_len - self.message.len();
+            if typ != CONTENT_HANDSHAKE
+                || !record_version_ok(u16::from_be_bytes([v0, v1]))
+                || len == 0
+                || len >= MAX_RECORD_LEN
+                || len > need
+            {
+                return Some(Hello::NotTls);
+            }
+            match *fragment {
+                [byte] => self.message.push(byte), // cheaper than a 1-byte copy
+                _ => self.message.extend_from_slice(fragment),
+            }
+            *rest = after;
+            if len == need {
+                return Some(self.verdict());
+            }
+        }
+        if rest.is_empty() {
+            return None;
+        }
+        self.record_header(rest)
     }
 
     /// Reads (more of) a record header, refusing each field as soon as it is readable.
@@ -163,12 +198,17 @@ impl HelloReader {
         if self.fragment_left > 0 {
             return Some(Hello::NotTls);
         }
+        Some(self.verdict())
+    }
+
+    /// The verdict on the complete message.
+    fn verdict(&self) -> Hello {
         let body = self.message.get(HANDSHAKE_HEADER_LEN..).unwrap_or_default();
-        Some(match client_hello(body) {
+        match client_hello(body) {
             None | Some(Sni::Invalid) => Hello::NotTls,
             Some(Sni::Absent) => Hello::ClientHello(None),
             Some(Sni::Dns(name)) => Hello::ClientHello(name),
-        })
+        }
     }
 }
 
