@@ -96,3 +96,23 @@ impl Lcg {
         self.0 >> 33
     }
 }
+
+/// `message` (a ClientHello whose extensions block ends it) grown to `len` bytes by one more
+/// extension, of an unknown type (0x7777) and zeros.
+pub fn pad_hello(message: &[u8], len: usize) -> Vec<u8> {
+    let u16_at = |i: usize| usize::from(u16::from_be_bytes([message[i], message[i + 1]]));
+    let mut at = 4 + 34;
+    at += 1 + usize::from(message[at]); // session id
+    at += 2 + u16_at(at); // cipher suites
+    at += 1 + usize::from(message[at]); // compression methods
+    let grow = len - message.len();
+    let data = grow - 4;
+    let mut out = message.to_vec();
+    let body = (len - 4) as u32;
+    out[1..4].copy_from_slice(&body.to_be_bytes()[1..]);
+    out[at..at + 2].copy_from_slice(&((u16_at(at) + grow) as u16).to_be_bytes());
+    out.extend(0x7777u16.to_be_bytes());
+    out.extend((data as u16).to_be_bytes());
+    out.resize(len, 0);
+    out
+}
