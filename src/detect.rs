@@ -10,8 +10,10 @@
 //!
 //! What is terminated here is then handshaken by rustls 0.23, so detection reads a ClientHello by
 //! the rules of rustls's server (`rustls::server::Acceptor`), rule by rule (listed in
-//! `detect/hello.rs`); `tests/detect_differential.rs` holds the two to the same verdict on real
-//! hellos from rustls, OpenSSL and Go, every truncation and re-framing of them, and malformed ones.
+//! `detect/hello.rs` for records and the handshake message, `detect/body.rs` for the hello's
+//! body); `tests/detect_differential.rs` holds the two to the same verdict on real hellos from
+//! rustls, OpenSSL and Go, every truncation, re-framing and byte change of them, and hand-made
+//! ones for each rule.
 //! Reading a hello differently from the server behind would let a client steer the routing
 //! decision (say, pass through on the first of two server names when rustls refuses both).
 //!
@@ -54,6 +56,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use crate::identity::ServerName;
 use crate::io::PeerAddr;
 
+mod body;
 mod hello;
 
 use hello::{Hello, HelloReader, MAX_PEEK};
