@@ -3,11 +3,48 @@
 //! A mesh proxy's inbound port sees meshed TLS for this workload (terminate it), TLS that an
 //! application speaks end to end to some other name (pass it through untouched), and plaintext.
 //! [`detect`] peeks at the first bytes, within a timeout, and says which; the bytes it read stay
-//! readable in the [`PrefixedIo`] it hands back.
+//! readable in the [`PrefixedIo`] it hands back. [`parse_sni`] gives the same verdict on bytes
+//! already in hand.
 //!
-//! [`parse_sni`] is the parser: bounds-checked on every length, it never panics, copes with a
-//! ClientHello split across records, and says [`Incomplete`] only while the bytes so far could
-//! still be the start of a ClientHello.
+//! # The verdict is rustls's
+//!
+//! What is terminated here is then handshaken by rustls 0.23, so detection reads a ClientHello by
+//! the rules of rustls's server (`rustls::server::Acceptor`), rule by rule (listed in
+//! `detect/hello.rs` for records and the handshake message, `detect/body.rs` for the hello's
+//! body); `tests/detect_differential.rs` holds the two to the same verdict on real hellos from
+//! rustls, OpenSSL and Go, every truncation, re-framing and byte change of them, and hand-made
+//! ones for each rule.
+//! Reading a hello differently from the server behind would let a client steer the routing
+//! decision (say, pass through on the first of two server names when rustls refuses both).
+//!
+//! - Bytes rustls refuses as malformed or misbehaving (a duplicated extension, two host names, a
+//!   name that is not a DNS name or IP literal, a bad record header, a hello interleaved with other
+//!   records, ...) are [`Detected::NotTls`]: "not TLS, or too malformed to read".
+//! - A hello rustls takes gives its SNI as rustls's `ClientHello::server_name()` does: lower-cased,
+//!   without a trailing dot, and none for an IP literal. That name must then be a meshtls
+//!   [`ServerName`]; a name rustls takes but meshtls does not (one with `_`, say) is
+//!   [`Detected::NoSni`].
+//! - A well-formed hello rustls refuses only because it cannot talk to that client (no `null`
+//!   compression method, no signature_algorithms extension: `PeerIncompatible`) still gives its
+//!   SNI. Such a client speaks TLS to the name it sent: passed through, the server for that name
+//!   may well take it (a TLS 1.2 client may omit signature_algorithms); terminated, rustls answers
+//!   it with the proper alert, where calling it plaintext would hand TLS bytes to the application.
+//!
+//! # Bounded, and linear
+//!
+//! Each read's new bytes are taken once: record headers as they arrive, fragments appended once to
+//! the one reassembled handshake message, the ClientHello body parsed once when complete. So the
+//! work is linear in the bytes read however the client splits them into records and segments,
+//! and at most 0xffff bytes are read: the records rustls's server buffers while it joins a
+//! handshake message, so a hello that has not ended by then, rustls would refuse too. The one
+//! deadline covers all the reads.
+//!
+//! A verdict can come before rustls's: a first record that is not a handshake, a handshake message
+//! that is not a ClientHello, or more handshake bytes in the record that ends the hello are
+//! [`Detected::NotTls`] as soon as they are seen, where rustls would wait for the rest of the
+//! record or message and then refuse it. [`Incomplete`] means the bytes so far may still be the
+//! start of a ClientHello as far as their record and handshake headers show (the body is judged
+//! once whole).
 
 use std::io;
 use std::pin::Pin;
@@ -19,166 +56,32 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use crate::identity::ServerName;
 use crate::io::PeerAddr;
 
-const CONTENT_HANDSHAKE: u8 = 22;
-const HANDSHAKE_CLIENT_HELLO: u8 = 1;
-const EXTENSION_SERVER_NAME: u16 = 0;
-const NAME_TYPE_HOST_NAME: u8 = 0;
-const RECORD_HEADER_LEN: usize = 5;
-/// Largest TLSPlaintext fragment (RFC 8446 §5.1).
-const MAX_FRAGMENT_LEN: usize = 1 << 14;
-/// Largest ClientHello we inspect (rustls's own handshake-message limit).
-const MAX_HELLO_LEN: usize = 0xffff;
-/// Most bytes [`detect`] reads: the largest ClientHello in the smallest records that can carry it.
-const MAX_PEEK: usize = MAX_HELLO_LEN + 4 + 16 * RECORD_HEADER_LEN;
+mod body;
+mod hello;
+
+use hello::{Hello, HelloReader, MAX_PEEK};
+
+/// The first read's buffer; it grows by doubling, to [`MAX_PEEK`] at most.
+const FIRST_READ: usize = 1024;
 
 /// More bytes are needed to decide.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("incomplete ClientHello: more bytes needed")]
 pub struct Incomplete;
 
-/// What the first bytes of a connection are.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Hello {
-    /// Not a TLS ClientHello.
-    NotTls,
-    /// A ClientHello, with its SNI host name if it has a valid one.
-    ClientHello(Option<ServerName>),
-}
-
 /// The SNI host name of the ClientHello at the start of `bytes`.
 ///
-/// `Ok(None)` when the bytes are not a ClientHello, or are one without a valid DNS host name.
+/// `Ok(None)` when the bytes are not a ClientHello rustls's server would read, or are one without
+/// a valid DNS host name (see the [module docs](crate::detect) for which).
 ///
 /// # Errors
 ///
-/// [`Incomplete`] when they are a prefix of a ClientHello that may still have one.
+/// [`Incomplete`] when they may still be the start of a ClientHello.
 pub fn parse_sni(bytes: &[u8]) -> Result<Option<ServerName>, Incomplete> {
-    match parse_hello(bytes)? {
-        Hello::ClientHello(sni) => Ok(sni),
-        Hello::NotTls => Ok(None),
-    }
-}
-
-fn parse_hello(bytes: &[u8]) -> Result<Hello, Incomplete> {
-    // Reassemble the handshake layer from as many whole records as it takes.
-    let mut handshake = Vec::new();
-    let mut rest = bytes;
-    loop {
-        let Some(header) = rest.get(..RECORD_HEADER_LEN) else {
-            return first_bytes_could_be_tls(rest);
-        };
-        let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
-        if header[0] != CONTENT_HANDSHAKE || header[1] != 3 || len == 0 || len > MAX_FRAGMENT_LEN {
-            return Ok(Hello::NotTls);
-        }
-        let Some(fragment) = rest.get(RECORD_HEADER_LEN..RECORD_HEADER_LEN + len) else {
-            return Err(Incomplete);
-        };
-        handshake.extend_from_slice(fragment);
-        rest = &rest[RECORD_HEADER_LEN + len..];
-
-        if handshake[0] != HANDSHAKE_CLIENT_HELLO {
-            return Ok(Hello::NotTls);
-        }
-        let Some(&[_, a, b, c]) = handshake.get(..4) else {
-            continue;
-        };
-        let body_len = (usize::from(a) << 16) | (usize::from(b) << 8) | usize::from(c);
-        if body_len > MAX_HELLO_LEN {
-            return Ok(Hello::NotTls);
-        }
-        if let Some(body) = handshake.get(4..4 + body_len) {
-            return Ok(client_hello_sni(body).map_or(Hello::NotTls, Hello::ClientHello));
-        }
-    }
-}
-
-/// Fewer than five bytes: a ClientHello prefix only if what is there fits a record header.
-fn first_bytes_could_be_tls(bytes: &[u8]) -> Result<Hello, Incomplete> {
-    let fits = match bytes {
-        [] => true,
-        [t] => *t == CONTENT_HANDSHAKE,
-        [t, major, ..] => *t == CONTENT_HANDSHAKE && *major == 3,
-    };
-    if fits {
-        Err(Incomplete)
-    } else {
-        Ok(Hello::NotTls)
-    }
-}
-
-/// Parses a complete ClientHello body. `None` if it is malformed; `Some(None)` if it has no usable SNI.
-fn client_hello_sni(body: &[u8]) -> Option<Option<ServerName>> {
-    let mut r = Reader(body);
-    r.take(2 + 32)?; // legacy_version, random
-    r.vec8()?; // legacy_session_id
-    let suites = r.vec16()?;
-    if suites.is_empty() || suites.len() % 2 != 0 {
-        return None;
-    }
-    if r.vec8()?.is_empty() {
-        return None; // legacy_compression_methods must hold at least `null`
-    }
-    if r.0.is_empty() {
-        return Some(None); // no extensions at all
-    }
-    let mut exts = Reader(r.vec16()?);
-    if !r.0.is_empty() {
-        return None;
-    }
-    while !exts.0.is_empty() {
-        let ty = exts.u16()?;
-        let data = exts.vec16()?;
-        if ty == EXTENSION_SERVER_NAME {
-            return Some(host_name(data));
-        }
-    }
-    Some(None)
-}
-
-/// The host name in a server_name extension, if it is a valid DNS name.
-fn host_name(data: &[u8]) -> Option<ServerName> {
-    let mut r = Reader(data);
-    let mut list = Reader(r.vec16()?);
-    while !list.0.is_empty() {
-        let ty = list.u8()?;
-        let name = list.vec16()?;
-        if ty == NAME_TYPE_HOST_NAME {
-            return std::str::from_utf8(name).ok()?.parse().ok();
-        }
-    }
-    None
-}
-
-/// A bounds-checked cursor: every read returns `None` past the end.
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if n > self.0.len() {
-            return None;
-        }
-        let (head, tail) = self.0.split_at(n);
-        self.0 = tail;
-        Some(head)
-    }
-
-    fn u8(&mut self) -> Option<u8> {
-        self.take(1).map(|b| b[0])
-    }
-
-    fn u16(&mut self) -> Option<u16> {
-        self.take(2).map(|b| u16::from_be_bytes([b[0], b[1]]))
-    }
-
-    fn vec8(&mut self) -> Option<&'a [u8]> {
-        let n = self.u8()?;
-        self.take(usize::from(n))
-    }
-
-    fn vec16(&mut self) -> Option<&'a [u8]> {
-        let n = self.u16()?;
-        self.take(usize::from(n))
+    match HelloReader::default().feed(bytes) {
+        Some(Hello::ClientHello(sni)) => Ok(sni),
+        Some(Hello::NotTls) => Ok(None),
+        None => Err(Incomplete),
     }
 }
 
@@ -196,7 +99,8 @@ pub enum Detected {
     },
     /// A ClientHello without a usable SNI host name.
     NoSni,
-    /// Not TLS (or a ClientHello too malformed to read).
+    /// Not TLS, or a ClientHello too malformed to read: one rustls's server refuses as malformed
+    /// or misbehaving.
     NotTls,
     /// The client sent too little before the timeout.
     TimedOut,
@@ -217,17 +121,19 @@ where
     I: AsyncRead + Unpin,
 {
     let mut io = io;
-    let mut buf = Vec::with_capacity(512);
+    let mut buf = Vec::with_capacity(FIRST_READ);
+    let mut hello = HelloReader::default();
     let read = async {
         loop {
-            match parse_hello(&buf) {
-                Ok(hello) => return Ok(hello),
-                Err(Incomplete) if buf.len() >= MAX_PEEK => return Ok(Hello::NotTls),
-                Err(Incomplete) => {}
-            }
-            buf.reserve(1024);
-            if io.read_buf(&mut buf).await? == 0 {
+            // Never past MAX_PEEK: the reader has its verdict there.
+            let room = MAX_PEEK.saturating_sub(buf.len());
+            buf.reserve(buf.len().max(FIRST_READ).min(room));
+            let start = buf.len();
+            if (&mut io).take(room as u64).read_buf(&mut buf).await? == 0 {
                 return Ok(Hello::NotTls); // closed before a whole ClientHello
+            }
+            if let Some(verdict) = hello.feed(buf.get(start..).unwrap_or_default()) {
+                return Ok(verdict);
             }
         }
     };
@@ -339,5 +245,79 @@ impl<I: PeerAddr> PeerAddr for PrefixedIo<I> {
     /// The remote address of the underlying I/O.
     fn peer_addr(&self) -> io::Result<std::net::SocketAddr> {
         self.io.peer_addr()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hello::{Hello, HelloReader, MAX_PEEK};
+
+    /// A ClientHello for `foo.example` with an unknown extension of `pad` bytes, in records of
+    /// at most `size` bytes.
+    fn hello(pad: usize, size: usize) -> Vec<u8> {
+        let mut exts = vec![0, 0, 0, 16, 0, 14, 0, 0, 11];
+        exts.extend(b"foo.example");
+        exts.extend([0, 13, 0, 4, 0, 2, 4, 3]); // signature_algorithms
+        exts.extend([0x77, 0x77]);
+        exts.extend((pad as u16).to_be_bytes());
+        exts.resize(exts.len() + pad, 0);
+        let mut body = vec![3, 3];
+        body.extend([0; 32]); // random
+        body.extend([0, 0, 2, 0x13, 0x01, 1, 0]); // no session id, one suite, null compression
+        body.extend((exts.len() as u16).to_be_bytes());
+        body.extend(exts);
+        let mut message = vec![1];
+        message.extend(&(body.len() as u32).to_be_bytes()[1..]);
+        message.extend(body);
+        let mut wire = Vec::new();
+        for fragment in message.chunks(size) {
+            wire.extend([22, 3, 1]);
+            wire.extend((fragment.len() as u16).to_be_bytes());
+            wire.extend(fragment);
+        }
+        wire
+    }
+
+    fn foo() -> Hello {
+        Hello::ClientHello(Some("foo.example".parse().unwrap()))
+    }
+
+    #[test]
+    fn any_split_into_reads_gives_the_same_verdict() {
+        for wire in [hello(0, 16_384), hello(10, 7), hello(3, 1)] {
+            assert_eq!(HelloReader::default().feed(&wire), Some(foo()));
+            for at in 0..wire.len() {
+                let mut reader = HelloReader::default();
+                assert_eq!(reader.feed(&wire[..at]), None, "first {at} bytes");
+                assert_eq!(reader.feed(&wire[at..]), Some(foo()), "split at {at}");
+            }
+            let mut reader = HelloReader::default();
+            let (last, most) = wire.split_last().unwrap();
+            for (i, b) in most.iter().enumerate() {
+                assert_eq!(reader.feed(&[*b]), None, "byte {i}");
+            }
+            assert_eq!(reader.feed(&[*last]), Some(foo()));
+        }
+    }
+
+    #[test]
+    fn a_hello_must_end_within_max_peek_bytes() {
+        let fits = hello(0, 16_384).len();
+        // 4 records: the hello that ends exactly at MAX_PEEK, and one a byte longer.
+        let wire = hello(MAX_PEEK - fits - 3 * 5, 16_384);
+        assert_eq!(wire.len(), MAX_PEEK);
+        assert_eq!(HelloReader::default().feed(&wire), Some(foo()));
+        let over = hello(MAX_PEEK - fits - 3 * 5 + 1, 16_384);
+        let mut reader = HelloReader::default();
+        assert_eq!(reader.feed(&over[..MAX_PEEK - 1]), None);
+        assert_eq!(reader.feed(&over[MAX_PEEK - 1..]), Some(Hello::NotTls));
+        // In 1-byte records: 6 bytes each.
+        let wire = hello(0, 1);
+        let pad = (MAX_PEEK - wire.len()) / 6;
+        assert_eq!(HelloReader::default().feed(&hello(pad, 1)), Some(foo()));
+        assert_eq!(
+            HelloReader::default().feed(&hello(pad + 1, 1)),
+            Some(Hello::NotTls)
+        );
     }
 }

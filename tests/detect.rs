@@ -1,11 +1,12 @@
 //! TLS detection on real ClientHello bytes from a rustls client, on every prefix of them, on the
 //! same hello split across records, and on garbage; then `detect` over loopback TCP.
 
+mod detect_support;
 mod mesh_support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
+use detect_support::{handshake_message, records, Lcg};
 use mesh_support::*;
 use meshtls::detect::{detect, parse_sni, Detected, Incomplete};
 use meshtls::ServerTls;
@@ -14,43 +15,12 @@ use tokio::net::{TcpListener, TcpStream};
 
 /// The first flight of a rustls client (our provider) for `sni`; `None` sends no SNI.
 fn client_hello(sni: Option<&str>) -> Vec<u8> {
-    let mut config = rustls::ClientConfig::builder_with_provider(meshtls::provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth();
-    let server_name = match sni {
-        Some(name) => rustls::pki_types::ServerName::try_from(name.to_string()).unwrap(),
-        None => {
-            config.enable_sni = false;
-            rustls::pki_types::ServerName::try_from("example.com").unwrap()
-        }
-    };
-    let mut conn = rustls::ClientConnection::new(Arc::new(config), server_name).unwrap();
-    let mut out = Vec::new();
-    while conn.wants_write() {
-        conn.write_tls(&mut out).unwrap();
-    }
-    assert_eq!(out[0], 22, "a handshake record");
-    out
+    detect_support::rustls_hello(meshtls::provider(), sni, false, false)
 }
 
 /// The same handshake bytes re-framed into records of at most `size` bytes.
 fn refragment(hello: &[u8], size: usize) -> Vec<u8> {
-    let mut handshake = Vec::new();
-    let mut rest = hello;
-    while !rest.is_empty() {
-        let len = usize::from(u16::from_be_bytes([rest[3], rest[4]]));
-        handshake.extend_from_slice(&rest[5..5 + len]);
-        rest = &rest[5 + len..];
-    }
-    let mut out = Vec::new();
-    for chunk in handshake.chunks(size) {
-        out.extend_from_slice(&[22, 3, 1]);
-        out.extend_from_slice(&(chunk.len() as u16).to_be_bytes());
-        out.extend_from_slice(chunk);
-    }
-    out
+    records(&handshake_message(hello), size, [3, 1])
 }
 
 fn foo() -> meshtls::ServerName {
@@ -114,27 +84,25 @@ fn not_tls() {
         &b"GET / HTTP/1.1\r\nHost: foo\r\n\r\n"[..],
         b"\x16\x02\x00\x00\x05hello",            // wrong major version
         b"\x16\x03\x01\x00\x00",                 // empty record
-        b"\x16\x03\x01\x40\x01",                 // record longer than 2^14
+        b"\x16\x03\x01\x48\x00",                 // record of 2^14 + 2048 bytes: rustls's limit
         b"\x17\x03\x03\x00\x05hello",            // application data
         b"\x16\x03\x01\x00\x04\x02\x00\x00\x00", // a ServerHello
         b"\x16\x03\x01\x00\x04\x01\x00\x00\x00", // an empty ClientHello body: malformed
         b"\x00",
-        b"\x16\x04",
+        b"\x16\x04\x00",
     ] {
         assert_eq!(parse_sni(bytes), Ok(None), "{bytes:?}");
     }
-}
-
-/// A small deterministic generator, so failures reproduce.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
+    // rustls's server takes plaintext records up to 18431 bytes, and any version 03 XX or one it
+    // names (SSLv2 00 02, the DTLS ones); it reads a version only once both bytes are in.
+    for bytes in [
+        &b"\x16\x03\x01\x47\xff"[..],
+        b"\x16\x00\x02\x00\x01",
+        b"\x16\xfe\xfd\x00\x01",
+        b"\x16\x03\x05\x00\x01",
+        b"\x16\x04",
+    ] {
+        assert_eq!(parse_sni(bytes), Err(Incomplete), "{bytes:?}");
     }
 }
 

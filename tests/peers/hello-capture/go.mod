@@ -1,0 +1,3 @@
+module meshtls.test/hello-capture
+
+go 1.26
