@@ -13,12 +13,47 @@ use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, Signatu
 use super::Trust;
 use crate::authz::{self, Unauthenticated};
 use crate::handshake::{record, Verdict};
-use crate::identity::rules::Role;
+use crate::identity::rules::{Identities, Role};
 use crate::identity::{Id, ServerId};
 use crate::Error;
 
 fn algorithms() -> WebPkiSupportedAlgorithms {
     crate::provider().signature_verification_algorithms
+}
+
+/// [`Trust::verify_peer`], recording a refusal's reason for the caller driving the handshake.
+fn checked(
+    trust: &Trust,
+    end_entity: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+    now: UnixTime,
+    role: Role,
+) -> Result<Identities, rustls::Error> {
+    trust
+        .verify_peer(end_entity, intermediates, now, role)
+        .map_err(|refusal| {
+            let (tls, error) = *refusal;
+            record(Verdict::Refused(error));
+            tls
+        })
+}
+
+/// A peer's TLS 1.2 handshake signature, with our provider's algorithms (both verifiers).
+fn tls12_signature(
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    verify_tls12_signature(message, cert, dss, &algorithms())
+}
+
+/// A peer's TLS 1.3 handshake signature, with our provider's algorithms (both verifiers).
+fn tls13_signature(
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    verify_tls13_signature(message, cert, dss, &algorithms())
 }
 
 // === impl ServerCheck ===
@@ -39,17 +74,7 @@ impl ServerCertVerifier for ServerCheck {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let ids = match self
-            .trust
-            .verify_peer(end_entity, intermediates, now, Role::Server)
-        {
-            Ok(ids) => ids,
-            Err(refusal) => {
-                let (tls, error) = *refusal;
-                record(Verdict::Refused(error));
-                return Err(tls);
-            }
-        };
+        let ids = checked(&self.trust, end_entity, intermediates, now, Role::Server)?;
         if !ids
             .all()
             .iter()
@@ -74,7 +99,7 @@ impl ServerCertVerifier for ServerCheck {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &algorithms())
+        tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -83,7 +108,7 @@ impl ServerCertVerifier for ServerCheck {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &algorithms())
+        tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -120,17 +145,7 @@ impl ClientCertVerifier for ClientCheck {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        let ids = match self
-            .trust
-            .verify_peer(end_entity, intermediates, now, Role::Client)
-        {
-            Ok(ids) => ids,
-            Err(refusal) => {
-                let (tls, error) = *refusal;
-                record(Verdict::Refused(error));
-                return Err(tls);
-            }
-        };
+        let ids = checked(&self.trust, end_entity, intermediates, now, Role::Client)?;
         if let Err(refused) = self.policy.current().check(Some(ids.all())) {
             record(Verdict::Refused(Error::Unauthorized(refused)));
             return Err(rustls::Error::InvalidCertificate(
@@ -147,7 +162,7 @@ impl ClientCertVerifier for ClientCheck {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &algorithms())
+        tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -156,7 +171,7 @@ impl ClientCertVerifier for ClientCheck {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &algorithms())
+        tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
