@@ -5,8 +5,10 @@
 //! the handshake, checks the server's certificate against the mesh's certificate rules and the
 //! anchors its identity selects (the mesh roots, or its trust domain's bundle) and requires it to
 //! prove the target's [`ServerId`] (or one of [`ClientTls::also_accept`]). A wrong server gets the
-//! `bad_certificate` alert before the client sends its own certificate. The handshake has a
-//! deadline ([`DEFAULT_HANDSHAKE_TIMEOUT`] unless set).
+//! `bad_certificate` alert before the client sends its own certificate. By default `connect` then
+//! waits for the server's first message after the handshake ([`Confirmation::Await`]), so a server
+//! that refuses our certificate fails `connect`, not the first read. The handshake, with that wait,
+//! has a deadline ([`DEFAULT_HANDSHAKE_TIMEOUT`] unless set).
 //!
 //! This module reads the configs [`crate::creds`] publishes (through `crate::configs`) and never
 //! imports `creds`: the receiver makes clients, not the other way round.
@@ -26,6 +28,8 @@ use tokio_rustls::TlsConnector;
 
 use crate::configs::{self, Configs, Derived};
 use crate::handshake::{self, DEFAULT_HANDSHAKE_TIMEOUT};
+
+pub use crate::handshake::confirm::Confirmation;
 use crate::identity::{AlpnProtocols, NegotiatedProtocol, ServerId, ServerName};
 use crate::io::{Negotiated, PeerAddr};
 
@@ -70,6 +74,7 @@ impl ClientTls {
 pub struct NewClient {
     rx: watch::Receiver<Arc<Configs>>,
     deadline: Duration,
+    confirmation: Confirmation,
 }
 
 impl NewClient {
@@ -77,6 +82,7 @@ impl NewClient {
         Self {
             rx,
             deadline: DEFAULT_HANDSHAKE_TIMEOUT,
+            confirmation: Confirmation::Await,
         }
     }
 
@@ -84,6 +90,14 @@ impl NewClient {
     /// after `deadline` (default [`DEFAULT_HANDSHAKE_TIMEOUT`]).
     pub fn with_handshake_timeout(self, deadline: Duration) -> Self {
         Self { deadline, ..self }
+    }
+
+    /// Clients whose `connect` returns as `confirmation` says (default [`Confirmation::Await`]).
+    pub fn with_confirmation(self, confirmation: Confirmation) -> Self {
+        Self {
+            confirmation,
+            ..self
+        }
     }
 
     /// A connector for one target.
@@ -105,6 +119,7 @@ impl NewClient {
                 .unwrap_or_default()
                 .into(),
             deadline: self.deadline,
+            confirmation: self.confirmation,
             config: Arc::new(Derived::new()),
         }
     }
@@ -122,6 +137,7 @@ pub struct Connect {
     accept: Arc<[ServerId]>,
     alpn: Arc<[Vec<u8>]>,
     deadline: Duration,
+    confirmation: Confirmation,
     config: Arc<Derived<Arc<ClientConfig>>>,
 }
 
@@ -131,7 +147,17 @@ impl Connect {
         Self { deadline, ..self }
     }
 
-    /// Runs the TLS handshake on `io`; the server's identity is checked inside it.
+    /// This connector with `connect` returning as `confirmation` says.
+    pub fn with_confirmation(self, confirmation: Confirmation) -> Self {
+        Self {
+            confirmation,
+            ..self
+        }
+    }
+
+    /// Runs the TLS handshake on `io`; the server's identity is checked inside it. With
+    /// [`Confirmation::Await`] (the default) it then waits, within the same deadline, until the
+    /// server has accepted our certificate.
     ///
     /// # Errors
     ///
@@ -141,8 +167,11 @@ impl Connect {
     /// carrying a [`crate::Error`]: [`Leaf`](crate::Error::Leaf) when the server's certificate
     /// breaks the mesh's rules, [`Untrusted`](crate::Error::Untrusted) (about the peer's
     /// certificate) when its chain does not verify, [`IdMismatch`](crate::Error::IdMismatch) when
-    /// it verifies but proves none of the identities accepted. Other TLS failures (an alert from
-    /// a server that refused our certificate, say) carry the [`rustls::Error`].
+    /// it verifies but proves none of the identities accepted. Other TLS failures carry the
+    /// [`rustls::Error`]: a server that refused our certificate, for one, fails `connect` with the
+    /// alert it sent (`AlertReceived(AccessDenied)` from a meshtls server's policy), or, with
+    /// [`Confirmation::Skip`], the first read. `UnexpectedEof` when the server closed the
+    /// connection before accepting.
     pub async fn connect<I>(&self, io: I) -> io::Result<(ClientIo<I>, Option<NegotiatedProtocol>)>
     where
         I: AsyncRead + AsyncWrite + Unpin,
@@ -161,7 +190,14 @@ impl Connect {
                 configs::client(c, self.accept.clone(), &self.alpn).map(Arc::new)
             })
             .map_err(io::Error::other)?;
-        let handshake = TlsConnector::from(config).connect(sni, io);
+        let confirmation = self.confirmation;
+        let handshake = Box::pin(async move {
+            let mut io = TlsConnector::from(config).connect(sni, io).await?;
+            if confirmation == Confirmation::Await {
+                handshake::confirm::accepted(&mut io).await?;
+            }
+            Ok(io)
+        });
         let (io, proved) = match handshake::drive(handshake, self.deadline).await {
             Ok(done) => done,
             Err(error) => {

@@ -8,17 +8,20 @@
 //! Linkerd's `linkerd/meshtls`): the receiver makes clients and servers, and neither this module
 //! nor they import `creds` back.
 //!
-//! Both sides speak TLS 1.3 only, as mesh proxies do. Resumption is off on both sides (no session
-//! cache, no tickets): mesh connections are long-lived, and in a FIPS build a ticket key would be
-//! crypto outside what rustls's `fips()` accounts for. Key logging and secret extraction keep their
-//! off defaults; nothing here can turn them on.
+//! Both sides speak TLS 1.3 only, as mesh proxies do. Resumption is off on both sides: mesh
+//! connections are long-lived, and in a FIPS build a ticket key would be crypto outside what
+//! rustls's `fips()` accounts for. So the client keeps no sessions, and the server has no ticketer
+//! and resumes nothing ([`Unresumable`]); it still sends one session ticket after each full
+//! handshake, a random identifier whose session it has already forgotten, because that ticket is
+//! how a client learns that the server accepted its certificate (`crate::handshake::confirm`).
+//! Key logging and secret extraction keep their off defaults; nothing here can turn them on.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use rustls::client::{ResolvesClientCert, Resumption};
-use rustls::server::{ClientHello, NoServerSessionStorage, ResolvesServerCert};
+use rustls::server::{ClientHello, ResolvesServerCert, StoresServerSessions};
 use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, ServerConfig, SignatureScheme};
 
@@ -132,11 +135,36 @@ pub(crate) fn server(
         .map_err(Error::config)?
         .with_client_cert_verifier(Arc::new(verifier))
         .with_cert_resolver(cert.clone());
-    config.session_storage = Arc::new(NoServerSessionStorage {});
-    config.send_tls13_tickets = 0;
+    config.session_storage = Arc::new(Unresumable);
+    config.send_tls13_tickets = 1;
     config.alpn_protocols = alpn.to_vec();
     check_fips(config.fips())?;
     Ok(Some(config))
+}
+
+/// A server session store that keeps nothing, so no session is ever resumed, but says it stored
+/// each one, so that rustls still sends the client a (useless) session ticket after the handshake:
+/// the one message by which a TLS 1.3 client learns that the server accepted it. rustls makes the
+/// ticket a random identifier; the session, with its resumption secret, is dropped here at once.
+#[derive(Debug)]
+struct Unresumable;
+
+impl StoresServerSessions for Unresumable {
+    fn put(&self, _id: Vec<u8>, _session: Vec<u8>) -> bool {
+        true
+    }
+
+    fn get(&self, _id: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
+
+    fn take(&self, _id: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
+
+    fn can_cache(&self) -> bool {
+        true
+    }
 }
 
 /// In the FIPS build, a config rustls does not consider FIPS is a bug or a module out of FIPS mode:
@@ -211,7 +239,7 @@ mod tests {
     }
 
     #[test]
-    fn no_resumption_no_tickets_no_key_log_no_extraction_tls13_only() {
+    fn no_resumption_one_unusable_ticket_no_key_log_no_extraction_tls13_only() {
         let configs = configs();
         let id: ServerId = ServerId("foo.ns1".parse().unwrap());
         let client = client(&configs, Arc::from(vec![id]), &[b"h2".to_vec()]).unwrap();
@@ -222,9 +250,12 @@ mod tests {
             format!("{:?}", client.resumption),
             format!("{:?}", Resumption::disabled())
         );
-        assert!(!server.session_storage.can_cache());
+        // One ticket, for a session the server has already forgotten.
         assert!(!server.ticketer.enabled());
-        assert_eq!(server.send_tls13_tickets, 0);
+        assert_eq!(server.send_tls13_tickets, 1);
+        assert!(server.session_storage.put(vec![1; 32], b"session".to_vec()));
+        assert_eq!(server.session_storage.get(&[1; 32]), None);
+        assert_eq!(server.session_storage.take(&[1; 32]), None);
         assert_eq!(server.max_early_data_size, 0);
         assert!(!client.enable_early_data);
         assert!(!client.enable_secret_extraction && !server.enable_secret_extraction);

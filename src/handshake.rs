@@ -18,6 +18,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+pub(crate) mod confirm;
+
 use crate::error::Whose;
 use crate::identity::rules::Identities;
 use crate::Error;

@@ -68,7 +68,7 @@ mod provider;
 pub mod server;
 pub mod trust;
 
-pub use client::{ClientIo, ClientTls, Connect, ConnectFuture, NewClient};
+pub use client::{ClientIo, ClientTls, Confirmation, Connect, ConnectFuture, NewClient};
 pub use error::{Error, Whose};
 pub use handshake::DEFAULT_HANDSHAKE_TIMEOUT;
 pub use identity::{

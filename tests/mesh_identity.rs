@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use mesh_support::*;
 use meshtls::authz::{Policy, Refused, Rule, Unauthenticated};
 use meshtls::identity::TrustDomain;
-use meshtls::{ClientTls, Credentials, Error, ServerId, ServerTls};
+use meshtls::{ClientTls, Confirmation, Credentials, Error, ServerId, ServerTls};
 use rustls::AlertDescription;
 
 const BAR_SPIFFE: &str = "spiffe://cluster.local/ns/ns1/sa/bar";
@@ -72,9 +72,17 @@ async fn the_servers_policy_decides_who_connects() {
         Some(BAR)
     );
 
-    // Refused: the server says why; the client learns it from the access_denied alert (in TLS
-    // 1.3 a client's handshake ends before the server has checked its certificate).
-    let io = connect(&spiffe_bar, addr, target(FOO, FOO)).await.unwrap();
+    // Refused: the server says why, and the client's connect fails with the access_denied alert
+    // (it waits for the server to accept it; in TLS 1.3 its own handshake ends first).
+    let refused = connect(&spiffe_bar, addr, target(FOO, FOO)).await;
+    let refused = refused.map(|_| ()).unwrap_err();
+    assert_eq!(
+        tls_error(&refused),
+        Some(&rustls::Error::AlertReceived(
+            AlertDescription::AccessDenied
+        )),
+        "{refused}"
+    );
     let err = accepted.recv().await.unwrap().tls.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied);
     match mesh_error(&err) {
@@ -83,6 +91,20 @@ async fn the_servers_policy_decides_who_connects() {
         }
         other => panic!("{other:?}"),
     }
+    // Without that wait, connect returns at once and the first read carries the refusal.
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let skip = spiffe_bar
+        .new_client()
+        .with_confirmation(Confirmation::Skip);
+    let (io, _) = skip
+        .new_client(target(FOO, FOO))
+        .connect(tcp)
+        .await
+        .unwrap();
+    assert!(matches!(
+        mesh_error(&accepted.recv().await.unwrap().tls.unwrap_err()),
+        Some(Error::Unauthorized(_))
+    ));
     let mut io = tokio::io::BufReader::new(io);
     let mut line = String::new();
     let read = tokio::io::AsyncBufReadExt::read_line(&mut io, &mut line).await;
@@ -154,10 +176,12 @@ async fn the_servers_policy_decides_who_connects() {
     ] {
         server.set_policy(policy.clone());
         let rx = if who == BAR { &bar } else { &spiffe_bar };
-        let io = connect(rx, addr, target(FOO, FOO)).await.unwrap();
+        let io = connect(rx, addr, target(FOO, FOO)).await;
         let tls = accepted.recv().await.unwrap().tls;
         assert_eq!(tls.is_ok(), allowed, "{policy:?} for {who}: {tls:?}");
-        if allowed {
+        // The client's connect ends as the server decided.
+        assert_eq!(io.is_ok(), allowed, "{policy:?} for {who}");
+        if let Ok(io) = io {
             assert_eq!(client_id(&tls).as_deref(), Some(who));
             let mut io = tokio::io::BufReader::new(io);
             assert_eq!(talk(&mut io, "hi").await, who);
