@@ -187,6 +187,13 @@ pub enum Error {
     /// The [`creds::Store`](crate::creds::Store) was dropped: the credentials will not change again.
     #[error("the credential store is gone; no update will come")]
     StoreClosed,
+
+    /// The SPIFFE Workload API could not be reached, or sent something unusable (feature `spiffe`).
+    #[error("SPIFFE Workload API: {reason}")]
+    WorkloadApi {
+        /// What went wrong, in words.
+        reason: String,
+    },
 }
 
 // === impl Error ===

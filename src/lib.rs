@@ -18,6 +18,8 @@
 //! - [`trust`]: the mesh roots and the bundles of federated SPIFFE trust domains.
 //! - [`authz`]: which clients a server admits.
 //! - [`detect`]: reading a ClientHello's SNI to decide whether to terminate TLS.
+//! - `workload_api` (feature `spiffe`): SVIDs and bundles from the SPIFFE Workload API (a SPIRE
+//!   agent) into a store.
 #![cfg_attr(
     not(feature = "kat"),
     doc = r#"
@@ -67,6 +69,8 @@ mod io;
 mod provider;
 pub mod server;
 pub mod trust;
+#[cfg(feature = "spiffe")]
+pub mod workload_api;
 
 pub use client::{ClientIo, ClientTls, Confirmation, Connect, ConnectFuture, NewClient};
 pub use error::{Error, Whose};

@@ -51,11 +51,29 @@ pub fn watch(
     server_name: ServerName,
     roots_pem: &[u8],
 ) -> Result<(Store, Receiver), Error> {
+    let roots = TrustRoots::from_pem(roots_pem);
+    roots.and_then(|roots| watch_roots(local_id, server_name, roots))
+}
+
+/// [`watch`], with trust anchors already read (e.g. [`TrustRoots::from_der`]).
+///
+/// # Errors
+///
+/// As [`watch`], but for reading the roots.
+///
+/// # FIPS
+///
+/// As [`watch`]: the module's FIPS mode and the self-test are checked first.
+pub fn watch_roots(
+    local_id: Id,
+    server_name: ServerName,
+    roots: TrustRoots,
+) -> Result<(Store, Receiver), Error> {
     if cfg!(feature = "fips") {
         crate::fips::check()?;
         crate::fips::startup_gate()?;
     }
-    let trust = Trust::new(TrustRoots::from_pem(roots_pem)?);
+    let trust = Trust::new(roots);
     let initial = publishable(&local_id, Arc::new(trust), None)?;
     let (tx, rx) = chan::channel(Arc::new(initial));
     tracing::debug!(%local_id, %server_name, "credentials created");
@@ -212,9 +230,30 @@ impl Store {
         result
     }
 
-    /// Runs every check of a new certificate, publishing nothing.
+    /// Replaces everything at once, as one publication: the mesh roots, every federated bundle
+    /// and the certificate (a SPIFFE Workload API message replaces the previous one as a whole;
+    /// during a CA rotation its new certificate may chain only to its new roots). The certificate
+    /// is checked against the new trust; on error nothing changes.
+    #[cfg_attr(not(feature = "spiffe"), allow(dead_code))]
+    pub(crate) fn replace_all(
+        &mut self,
+        roots: TrustRoots,
+        bundles: std::collections::BTreeMap<TrustDomain, TrustRoots>,
+        certificate: (DerX509, Vec<DerX509>, Vec<u8>, SystemTime),
+    ) -> Result<(), Error> {
+        let (leaf, chain, key, expiry) = certificate;
+        let trust = Arc::new(Trust { roots, bundles });
+        let result = self.build(&trust, leaf, chain, key, expiry).map(|configs| {
+            self.tx.send_replace(Arc::new(configs));
+        });
+        log_update("credentials", &self.local_id, &result);
+        result
+    }
+
+    /// Runs every check of a new certificate under `trust`, publishing nothing.
     fn build(
         &self,
+        trust: &Arc<Trust>,
         leaf: DerX509,
         chain: Vec<DerX509>,
         key: Vec<u8>,
@@ -233,23 +272,18 @@ impl Store {
         // 2. The key parses, the build's policy allows it, and it is the leaf's.
         let key = check_key(&leaf, &key)?;
         // 3. The rules, the chain to the anchors for its identity, and the identity is ours.
-        let current = self.current();
         let intermediates: Vec<_> = chain
             .iter()
             .map(|c| CertificateDer::from(c.0.as_slice()))
             .collect();
-        self.check_own(&current.trust, &leaf.0, &intermediates)?;
+        self.check_own(trust, &leaf.0, &intermediates)?;
         let info = describe(&leaf, expiry)?;
 
         let leaf_der = CertificateDer::from(leaf.0);
         let intermediates = chain.into_iter().map(|c| CertificateDer::from(c.0));
         let certs: Vec<_> = std::iter::once(leaf_der).chain(intermediates).collect();
         let certified = Arc::new(Certified(Arc::new(CertifiedKey::new(certs, key))));
-        publishable(
-            &self.local_id,
-            current.trust.clone(),
-            Some((certified, info)),
-        )
+        publishable(&self.local_id, trust.clone(), Some((certified, info)))
     }
 }
 
@@ -281,7 +315,8 @@ impl Credentials for Store {
         key: Vec<u8>,
         expiry: SystemTime,
     ) -> Result<(), Error> {
-        let result = self.build(leaf, chain, key, expiry).map(|configs| {
+        let trust = self.current().trust.clone();
+        let result = self.build(&trust, leaf, chain, key, expiry).map(|configs| {
             self.tx.send_replace(Arc::new(configs));
         });
         log_update("certificate", &self.local_id, &result);

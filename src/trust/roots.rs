@@ -55,10 +55,24 @@ impl TrustRoots {
     /// certificate that cannot anchor a chain, [`Error::RootsEmpty`] for a bundle without a
     /// certificate, [`Error::Config`] if rustls refuses the verifier built on them.
     pub fn from_pem(pem: &[u8]) -> Result<Self, Error> {
+        let certs = CertificateDer::pem_slice_iter(pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::RootsPem(Error::pem_reason(&e)))?;
+        Self::from_der(certs)
+    }
+
+    /// A bundle of DER certificates (as the SPIFFE Workload API delivers them), refusing an empty
+    /// bundle and any certificate that cannot be a trust anchor.
+    ///
+    /// # Errors
+    ///
+    /// As [`TrustRoots::from_pem`], but for PEM.
+    pub fn from_der(
+        certs: impl IntoIterator<Item = CertificateDer<'static>>,
+    ) -> Result<Self, Error> {
         let mut store = RootCertStore::empty();
         let mut fingerprints = Vec::new();
-        for (i, cert) in CertificateDer::pem_slice_iter(pem).enumerate() {
-            let cert = cert.map_err(|e| Error::RootsPem(Error::pem_reason(&e)))?;
+        for (i, cert) in certs.into_iter().enumerate() {
             let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &cert);
             let mut fingerprint = [0; 32];
             fingerprint.copy_from_slice(digest.as_ref());
