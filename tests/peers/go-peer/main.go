@@ -1,4 +1,5 @@
-// go-peer: a Go crypto/tls TLS 1.3 peer for meshtls's interop tests (tests/go_interop.rs).
+// go-peer: a Go crypto/tls TLS 1.3 peer for meshtls's interop tests (tests/go_interop.rs, and
+// in FIPS 140-3 mode tests/go_fips.rs).
 //
 // Standard library only, so building it never needs the network. Both modes use mutual
 // authentication and check the peer's identity (a DNS or URI SAN of its leaf, given by flag) the
