@@ -8,7 +8,7 @@
 //! suites are not configurable, so Go offers (and accepts) what its FIPS mode allows, AES-GCM only,
 //! and the suite it reports is asserted. The outcome is asserted exactly: the group and suite both
 //! sides report, or each side's error. The same matrix runs in the default build, where it shows
-//! what Go's FIPS mode alone refuses (X25519, ChaCha20-Poly1305). FIPS.md §9 tabulates the result.
+//! what Go's FIPS mode alone refuses (X25519, ChaCha20-Poly1305). FIPS.md §8.4 tabulates the result.
 
 mod common;
 
