@@ -5,9 +5,14 @@
 //! expected identity. Refusals: a Go server with another identity or an untrusted chain, a Go
 //! client with an untrusted chain, and Go refusing an identity it does not expect.
 //!
-//! Go 1.19 knows no ML-KEM hybrid: against its default preferences (X25519, P-256, P-384, P-521)
-//! the default build ends on X25519 and the FIPS build on P-256. Go 1.19 cannot report the group
-//! it used, so the group is asserted on our side only.
+//! Go 1.26 prefers the ML-KEM hybrids (X25519MLKEM768, SecP256r1MLKEM768, SecP384r1MLKEM1024, then
+//! X25519, P-256, P-384, P-521): against those defaults the default build ends on X25519MLKEM768 and
+//! the FIPS build on SecP256r1MLKEM768. Pinned on Go's side, P-384, SecP256r1MLKEM768 (both builds)
+//! and X25519MLKEM768 (default build) are negotiated both ways. The group is asserted on both sides:
+//! ours from rustls, Go's from `tls.ConnectionState.CurveID`. Go's TLS 1.3 suites are not
+//! configurable, so the suite is the one Go reports agreeing to, asserted equal to ours.
+//!
+//! This Go peer runs with FIPS 140-3 mode off; `tests/go_fips.rs` runs it in FIPS 140-3 mode.
 
 mod common;
 mod mesh_support;
@@ -23,7 +28,7 @@ use common::peer::*;
 use common::*;
 use rustls::{AlertDescription, CertificateError, NamedGroup, ProtocolVersion};
 
-const INSTALL: &str = "Go >= 1.19, Debian: apt-get install -y golang-go";
+const INSTALL: &str = "Go >= 1.26 (tests/peers/go-peer/go.mod), from https://go.dev/dl";
 
 /// The URI SAN of `spiffe-foo-ca1`.
 const SPIFFE_FOO: &str = "spiffe://cluster.local/ns/ns1/sa/foo";
@@ -48,12 +53,24 @@ fn go_peer() -> &'static Path {
     bin
 }
 
-/// What Go's default key-exchange preferences meet in our provider.
+/// What Go's default key-exchange preferences meet in our provider: its first hybrid we have.
 fn default_group() -> NamedGroup {
     if cfg!(feature = "fips") {
-        NamedGroup::secp256r1
+        NamedGroup::secp256r1MLKEM768
     } else {
-        NamedGroup::X25519
+        NamedGroup::X25519MLKEM768
+    }
+}
+
+/// Go's name of a group (`tls.CurveID.String()`), as go-peer reports it and `-curves` takes it.
+fn go_group(group: NamedGroup) -> &'static str {
+    match group {
+        NamedGroup::X25519MLKEM768 => "X25519MLKEM768",
+        NamedGroup::secp256r1MLKEM768 => "SecP256r1MLKEM768",
+        NamedGroup::X25519 => "X25519",
+        NamedGroup::secp256r1 => "CurveP256",
+        NamedGroup::secp384r1 => "CurveP384",
+        other => panic!("no Go name for {other:?}"),
     }
 }
 
@@ -156,33 +173,30 @@ fn go_error(out: &Finished) -> &str {
         .unwrap_or_else(|| panic!("go-peer reported no ERROR: {out:?}"))
 }
 
-/// One exchange that must complete: who is who, and what each side must see.
-struct Case<'a> {
-    /// Whether ours is the client (which then dials the Go server's own name).
-    our_client: bool,
-    /// Our fixture, and the identity Go must check on it and report.
-    ours: &'a str,
-    our_id: Id<'a>,
-    /// Go's fixture, whose leaf we must receive, and the identity we check on it.
-    go_leaf: &'a str,
-    go_id: Id<'a>,
-    /// More go-peer flags (e.g. `-curves`).
-    go_flags: &'a [&'a str],
-    group: NamedGroup,
-}
+/// A fixture and the identity the other side must check on it.
+type Party<'a> = (&'a str, Id<'a>);
 
-/// Runs `c` and asserts the outcome on both sides.
-fn check(c: Case<'_>) {
-    let what = format!(
-        "our {} {} vs Go {}",
-        if c.our_client { "client" } else { "server" },
-        c.ours,
-        c.go_leaf
-    );
-    let (result, out) = if c.our_client {
-        go_server(c.go_leaf, c.our_id, c.go_flags, c.ours, c.go_leaf)
+/// One exchange that must complete, asserted on both sides: ours as client (dialling the Go
+/// server's own name) or server, our fixture, Go's (whose leaf we must receive), and the group Go
+/// is pinned to (`-curves`), if any (else Go's defaults, which meet [`default_group`]).
+fn check(our_client: bool, ours: Party<'_>, go: Party<'_>, pinned: Option<NamedGroup>) {
+    let ((ours, our_id), (go_leaf, their_id)) = (ours, go);
+    let side = if our_client { "client" } else { "server" };
+    let what = format!("our {side} {ours} vs Go {go_leaf} pinned to {pinned:?}");
+    let group = pinned.unwrap_or_else(default_group);
+    let pin = pinned.map(|g| ["-curves", go_group(g)]);
+    let go_flags = pin.as_ref().map_or(&[][..], |p| &p[..]);
+    let (result, out) = if our_client {
+        go_server(go_leaf, our_id, go_flags, ours, go_leaf)
     } else {
-        go_client(c.go_leaf, c.our_id, c.go_flags, c.ours)
+        go_client(go_leaf, our_id, go_flags, ours)
+    };
+    // The group the client sends a key share for: our first, Go's only one when pinned, else Go's
+    // first (X25519MLKEM768, with an X25519 share beside it). Any other costs a retry.
+    let share = match (our_client, pinned) {
+        (true, _) => meshtls::provider().kx_groups[0].name(),
+        (false, Some(pinned)) => pinned,
+        (false, None) => NamedGroup::X25519MLKEM768,
     };
     let s = result.unwrap_or_else(|err| panic!("{what}: {err}; go-peer: {out:?}"));
     println!("{what}: {s}; go-peer: {}", out.stdout);
@@ -190,15 +204,19 @@ fn check(c: Case<'_>) {
     let go = go_result(&out);
     // Our side: the negotiation, and the Go peer's leaf and identity.
     assert_eq!(s.version, ProtocolVersion::TLSv1_3, "{what}");
-    assert_eq!(s.group, c.group, "{what}");
-    assert_eq!(s.peer_leaf, leaf(c.go_leaf), "{what}: Go's certificate");
-    assert!(has_identity(&s.peer_leaf, c.go_id), "{what}: {:?}", c.go_id);
-    // Go's side: the same version and suite, and the identity it checked on our leaf.
+    assert_eq!(s.group, group, "{what}");
+    assert_eq!(s.peer_leaf, leaf(go_leaf), "{what}: Go's certificate");
+    assert!(has_identity(&s.peer_leaf, their_id), "{what}: {their_id:?}");
+    // Go's side (FIPS 140-3 mode off): the same version, suite and group, whether it retried, and
+    // the identity it checked on our leaf.
     assert_eq!(go["version"], "TLSv1.3", "{what}");
     assert_eq!(go["suite"], iana_name(s.suite), "{what}");
-    assert_eq!(go["peer_id"], go_id(c.our_id), "{what}");
+    assert_eq!(go["group"], go_group(group), "{what}");
+    assert_eq!(go["hrr"], (group != share).to_string(), "{what}");
+    assert_eq!(go["fips140"], "off", "{what}");
+    assert_eq!(go["peer_id"], go_id(our_id), "{what}");
     // The client's line reached the server and the echo came back.
-    let (client_saw, server_saw) = if c.our_client {
+    let (client_saw, server_saw) = if our_client {
         (s.line.as_str(), go["line"])
     } else {
         (go["line"], s.line.as_str())
@@ -207,8 +225,9 @@ fn check(c: Case<'_>) {
     assert_eq!(client_saw, format!("echo:{MESSAGE}"), "{what}");
 }
 
-/// P-256 leaves with DNS identities and Go's default groups, then a P-384 leaf and group with the
-/// SPIFFE identity on the client; ours as `our_client`.
+/// P-256 leaves with DNS identities and Go's default groups, a P-384 leaf and group with the SPIFFE
+/// identity on the client, then the hybrids this build has, Go pinned to each; ours as
+/// `our_client`.
 fn cases(our_client: bool) {
     let (bar_dns, p384_dns) = (dns_of("bar-ca1"), dns_of("p384-ca1"));
     // Go's server/client leaf, ours, and their identities.
@@ -217,29 +236,25 @@ fn cases(our_client: bool) {
         ("p384-ca1", Id::Dns(&p384_dns)),
         ("spiffe-foo-ca1", Id::Uri(SPIFFE_FOO)),
     );
-    for (server, client, go_flags, group) in [
-        (p256_server, p256_client, &[][..], default_group()),
+    let mut runs = vec![
+        (p256_server, p256_client, None),
+        (p384_server, spiffe_client, Some(NamedGroup::secp384r1)),
         (
-            p384_server,
+            p256_server,
             spiffe_client,
-            &["-curves", "P384"][..],
-            NamedGroup::secp384r1,
+            Some(NamedGroup::secp256r1MLKEM768),
         ),
-    ] {
-        let ((ours, our_id), (go_leaf, go_id)) = if our_client {
+    ];
+    if cfg!(not(feature = "fips")) {
+        runs.push((p384_server, p256_client, Some(NamedGroup::X25519MLKEM768)));
+    }
+    for (server, client, pin) in runs {
+        let (ours, go) = if our_client {
             (client, server)
         } else {
             (server, client)
         };
-        check(Case {
-            our_client,
-            ours,
-            our_id,
-            go_leaf,
-            go_id,
-            go_flags,
-            group,
-        });
+        check(our_client, ours, go, pin);
     }
 }
 
@@ -248,8 +263,8 @@ fn our_client_with_go_server() {
     cases(true);
 }
 
-/// Go sends an X25519 key share only: with default groups the FIPS build asks for P-256 with a
-/// HelloRetryRequest.
+/// Go sends X25519MLKEM768 and X25519 key shares: with default groups the FIPS build, which has
+/// neither, asks for SecP256r1MLKEM768 with a HelloRetryRequest.
 #[test]
 fn go_client_with_our_server() {
     cases(false);

@@ -1,3 +1,3 @@
 module meshtls.test/go-peer
 
-go 1.19
+go 1.26

@@ -1,4 +1,5 @@
-// go-peer: a Go crypto/tls TLS 1.3 peer for meshtls's interop tests (tests/go_interop.rs).
+// go-peer: a Go crypto/tls TLS 1.3 peer for meshtls's interop tests (tests/go_interop.rs, and
+// in FIPS 140-3 mode tests/go_fips.rs).
 //
 // Standard library only, so building it never needs the network. Both modes use mutual
 // authentication and check the peer's identity (a DNS or URI SAN of its leaf, given by flag) the
@@ -7,18 +8,22 @@
 //
 // Output is line-oriented on stdout (one line each, flushed):
 //
-//	LISTENING <ip:port>                                        (server, once listening)
-//	RESULT version=.. suite=.. peer_id=dns:..|uri:.. line=..   (after the exchange)
-//	ERROR <message>                                            (then exit status 1)
+//	LISTENING <ip:port>                                  (server, once listening)
+//	RESULT version=.. suite=.. group=.. hrr=.. fips140=.. module=.. peer_id=dns:..|uri:.. line=..
+//	ERROR <message>                                      (then exit status 1)
 //
-// The negotiated key-exchange group is not reported: Go 1.19's tls.ConnectionState does not
-// expose it (the Rust side of the tests asserts it instead).
+// group is Go's name of the negotiated key exchange (tls.CurveID.String(), e.g. CurveP256,
+// SecP256r1MLKEM768), hrr whether a HelloRetryRequest was sent or received, fips140 the FIPS 140-3
+// mode of the Go Cryptographic Module (off, on, or only: see crypto/fips140) and module its version
+// (crypto/fips140.Version(): "latest" for the standard library's own tree, "v1.0.0" when built
+// with GOFIPS140=v1.0.0).
 //
 // The exchange: the client sends one line, the server answers "echo:<line>" and closes.
 package main
 
 import (
 	"bufio"
+	"crypto/fips140"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -33,9 +38,9 @@ import (
 
 const usage = `usage:
   go-peer server -cert chain.pem -key key.pem -roots roots.pem (-expect-dns NAME | -expect-uri URI)
-                 [-listen 127.0.0.1:0] [-curves P256,P384] [-timeout 20s]
+                 [-listen 127.0.0.1:0] [-curves CurveP256,SecP256r1MLKEM768] [-timeout 20s]
   go-peer client -connect ip:port -sni NAME -cert chain.pem -key key.pem -roots roots.pem
-                 (-expect-dns NAME | -expect-uri URI) [-message text] [-curves P256,P384] [-timeout 20s]
+                 (-expect-dns NAME | -expect-uri URI) [-message text] [-curves CurveP384] [-timeout 20s]
                  [-ignore-ca-hints]
   go-peer version
 `
@@ -48,7 +53,8 @@ func main() {
 	var err error
 	switch os.Args[1] {
 	case "version":
-		fmt.Printf("go-peer %s crypto/tls %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		fmt.Printf("go-peer %s crypto/tls %s/%s fips140=%s module=%s\n",
+			runtime.Version(), runtime.GOOS, runtime.GOARCH, fipsMode(), fips140.Version())
 		return
 	case "server":
 		err = server(os.Args[2:])
@@ -83,7 +89,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.roots, "roots", "", "PEM trust anchors for the peer's chain")
 	fs.StringVar(&c.expectDNS, "expect-dns", "", "the peer leaf must carry this DNS SAN")
 	fs.StringVar(&c.expectURI, "expect-uri", "", "the peer leaf must carry this URI SAN")
-	fs.StringVar(&c.curves, "curves", "", "restrict key exchange to these groups (X25519,P256,P384,P521)")
+	fs.StringVar(&c.curves, "curves", "", "restrict key exchange to these groups, by Go's names (see groups)")
 	fs.DurationVar(&c.timeout, "timeout", 20*time.Second, "deadline for the whole exchange")
 }
 
@@ -114,16 +120,42 @@ func (c *common) config() (*tls.Config, *x509.CertPool, error) {
 	}
 	if c.curves != "" {
 		for _, name := range strings.Split(c.curves, ",") {
-			id, ok := map[string]tls.CurveID{
-				"X25519": tls.X25519, "P256": tls.CurveP256, "P384": tls.CurveP384, "P521": tls.CurveP521,
-			}[name]
-			if !ok {
-				return nil, nil, fmt.Errorf("-curves: unknown group %q", name)
+			id, err := group(name)
+			if err != nil {
+				return nil, nil, err
 			}
 			cfg.CurvePreferences = append(cfg.CurvePreferences, id)
 		}
 	}
 	return cfg, roots, nil
+}
+
+// groups are the key exchanges -curves can name. Go's order of preference is its own and fixed
+// (CurvePreferences only filters it), and in FIPS 140-3 mode crypto/tls drops X25519 from it.
+var groups = []tls.CurveID{
+	tls.X25519MLKEM768, tls.SecP256r1MLKEM768, tls.SecP384r1MLKEM1024,
+	tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521,
+}
+
+// group looks up a key exchange by Go's name for it (tls.CurveID.String()).
+func group(name string) (tls.CurveID, error) {
+	for _, id := range groups {
+		if id.String() == name {
+			return id, nil
+		}
+	}
+	return 0, fmt.Errorf("-curves: unknown group %q (known: %v)", name, groups)
+}
+
+// fipsMode names the FIPS 140-3 mode the fips140 GODEBUG setting (or GOFIPS140) put us in.
+func fipsMode() string {
+	switch {
+	case fips140.Enforced():
+		return "only"
+	case fips140.Enabled():
+		return "on"
+	}
+	return "off"
 }
 
 // identity checks that the peer's leaf carries the expected DNS or URI SAN and names it.
@@ -156,9 +188,14 @@ func versionName(v uint16) string {
 	return fmt.Sprintf("0x%04x", v)
 }
 
+// result is the RESULT line: what was negotiated, the module's mode, and what was exchanged.
+// Go's TLS 1.3 suites are not configurable (tls.Config.CipherSuites is for TLS 1.0-1.2 only), so
+// the suite reported is whatever Go agreed to: AES-GCM first with AES hardware, and in FIPS 140-3
+// mode only TLS_AES_128_GCM_SHA256 and TLS_AES_256_GCM_SHA384.
 func result(cs tls.ConnectionState, peerID, line string) string {
-	return fmt.Sprintf("RESULT version=%s suite=%s peer_id=%s line=%s",
-		versionName(cs.Version), tls.CipherSuiteName(cs.CipherSuite), peerID, line)
+	return fmt.Sprintf("RESULT version=%s suite=%s group=%s hrr=%t fips140=%s module=%s peer_id=%s line=%s",
+		versionName(cs.Version), tls.CipherSuiteName(cs.CipherSuite), cs.CurveID, cs.HelloRetryRequest,
+		fipsMode(), fips140.Version(), peerID, line)
 }
 
 func server(args []string) error {
