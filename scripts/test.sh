@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test suite in every build meshtls ships:
-#   default                                   AWS-LC, TLS 1.3 + 1.2
-#   --no-default-features --features fips,cli the regulated build (AWS-LC-FIPS only, TLS 1.3) and its CLI
+#   default (+ spiffe)                        AWS-LC, TLS 1.3 + 1.2
+#   --no-default-features --features fips,cli(,spiffe) the regulated build (AWS-LC-FIPS only, TLS 1.3),
+#                                             its CLI and the Workload API source
 #   --no-default-features --features fips,tls12   the FIPS module with TLS 1.2 (EMS rules)
 #   --features fips                           defaults plus fips: must still run on the FIPS module,
 #                                             and is never reported certified (two crypto libraries)
@@ -24,8 +25,10 @@ run() {
 }
 
 # `kat` (test suite only) exposes the fixed-key/fixed-nonce entry points the known-answer tests use.
-run --features kat
-run --no-default-features --features fips,cli,kat
+# `spiffe` (the Workload API source) in the default and the regulated build: tests/spire.rs runs a
+# real SPIRE server and agent (tests/peers/spire/build.sh builds them once into target/spire).
+run --features kat,spiffe
+run --no-default-features --features fips,cli,kat,spiffe
 run --no-default-features --features fips,tls12,kat
 run --features fips --test policy
 run --features fips --test cli status_reports_the_build_and_every_algorithm
