@@ -246,7 +246,9 @@ async fn run(config: Config, shared: Arc<Shared>, ready: watch::Sender<Option<Re
                 .and_then(|(svid, context)| {
                     apply(&svid, context.bundle_set(), &config.server_name, &mut store)
                 });
-            shared.lock().healthy = source.is_healthy();
+            // Healthy: the stream is up and this response was usable. (Not the `spiffe` source's
+            // `is_healthy()`, which is still false here until its supervisor task first runs.)
+            shared.lock().healthy = applied.is_ok();
             match applied {
                 Ok(first) => {
                     {
