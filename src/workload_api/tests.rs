@@ -58,9 +58,14 @@ fn a_response_becomes_the_stores_credentials() {
         ("cluster.local", "ca1.crt.pem"),
         ("other.example", "ca3.crt.pem"),
     ]);
-    let rx = apply(&svid("spiffe-foo-ca1"), &set, &name(), &mut store)
-        .unwrap()
-        .expect("the first response makes the store");
+    let rx = apply(
+        &svid("spiffe-foo-ca1"),
+        &set,
+        &Config::new(name()),
+        &mut store,
+    )
+    .unwrap()
+    .expect("the first response makes the store");
     assert_eq!(rx.local_id().to_string(), FOO);
     let served = rx.served();
     let cert = served.certificate.as_ref().expect("a certificate");
@@ -76,7 +81,13 @@ fn a_response_becomes_the_stores_credentials() {
 
     // The next response updates the same store, and returns no new receiver.
     let set = bundles(&[("cluster.local", "roots.pem")]);
-    let again = apply(&svid("spiffe-foo-ca1"), &set, &name(), &mut store).unwrap();
+    let again = apply(
+        &svid("spiffe-foo-ca1"),
+        &set,
+        &Config::new(name()),
+        &mut store,
+    )
+    .unwrap();
     assert!(again.is_none());
     assert_eq!(rx.served().roots, fingerprints("roots.pem"));
     assert!(
@@ -89,21 +100,44 @@ fn a_response_becomes_the_stores_credentials() {
 fn a_bad_response_is_refused_and_the_previous_credentials_kept() {
     let mut store = None;
     let good = bundles(&[("cluster.local", "ca1.crt.pem")]);
-    let rx = apply(&svid("spiffe-foo-ca1"), &good, &name(), &mut store)
-        .unwrap()
-        .unwrap();
+    let rx = apply(
+        &svid("spiffe-foo-ca1"),
+        &good,
+        &Config::new(name()),
+        &mut store,
+    )
+    .unwrap()
+    .unwrap();
     let before = rx.served();
 
     // A bundle that did not sign the SVID.
     let wrong = bundles(&[("cluster.local", "ca2.crt.pem")]);
-    let err = apply(&svid("spiffe-foo-ca1"), &wrong, &name(), &mut store).unwrap_err();
+    let err = apply(
+        &svid("spiffe-foo-ca1"),
+        &wrong,
+        &Config::new(name()),
+        &mut store,
+    )
+    .unwrap_err();
     assert!(matches!(err, Error::Untrusted { .. }), "{err}");
     // No bundle for our own trust domain.
     let none = bundles(&[("other.example", "ca3.crt.pem")]);
-    let err = apply(&svid("spiffe-foo-ca1"), &none, &name(), &mut store).unwrap_err();
+    let err = apply(
+        &svid("spiffe-foo-ca1"),
+        &none,
+        &Config::new(name()),
+        &mut store,
+    )
+    .unwrap_err();
     assert!(matches!(err, Error::WorkloadApi { .. }), "{err}");
     // Another workload's SVID.
-    let err = apply(&svid("spiffe-bar-ca1"), &good, &name(), &mut store).unwrap_err();
+    let err = apply(
+        &svid("spiffe-bar-ca1"),
+        &good,
+        &Config::new(name()),
+        &mut store,
+    )
+    .unwrap_err();
     assert!(matches!(err, Error::IdMismatch { .. }), "{err}");
 
     let after = rx.served();
@@ -116,7 +150,13 @@ fn a_bad_response_is_refused_and_the_previous_credentials_kept() {
 fn a_first_response_that_fails_makes_no_store() {
     let mut store = None;
     let wrong = bundles(&[("cluster.local", "ca3.crt.pem")]);
-    assert!(apply(&svid("spiffe-foo-ca1"), &wrong, &name(), &mut store).is_err());
+    assert!(apply(
+        &svid("spiffe-foo-ca1"),
+        &wrong,
+        &Config::new(name()),
+        &mut store
+    )
+    .is_err());
     assert!(store.is_none());
 }
 
