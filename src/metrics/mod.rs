@@ -39,7 +39,7 @@
 //! | `meshtls_credential_updates_total` | `what` (`certificate`, `roots`, `bundle`, `bundle_removal`, `all`), `result` (`ok`, `refused`) | the store's updates |
 //! | `meshtls_credential_last_update_timestamp_seconds` (gauge) | `what` | when an update of that kind was last taken |
 //! | `meshtls_detect_verdicts_total` | `verdict` (`terminate`, `passthru`, `no_sni`, `not_tls`, `timed_out`) | [`Metrics::detected`] |
-//! | `meshtls_workload_api_{ready,healthy}` (gauges), `meshtls_workload_api_{updates,rejected,stream_errors,reconnects}_total` | | feature `spiffe`: the source's [`Status`](crate::workload_api::Status), as it changes |
+//! | `meshtls_workload_api_{ready,healthy}` (gauges), `meshtls_workload_api_{updates,rejected,stream_errors,reconnects}_total` | | feature `spiffe`: the source's `workload_api::Status`, as it changes |
 //!
 //! `side` is `client` or `server`. `reason` is `timeout`, `alert_received` (the peer's alert),
 //! `alert_sent` (a protocol error of the peer's), `identity_refused` (its certificate: chain, the
@@ -48,6 +48,9 @@
 //! peer closed or reset the connection) or `other`; `alert` is the RFC 8446 name of the alert
 //! sent or received, `none`, or `unnamed`. Every label value is from such a fixed set: no SNI, no
 //! identity, nothing else a peer chooses, so a peer cannot grow the number of series.
+//!
+//! A handshake is recorded when `accept` or `connect` returns; one whose future the caller drops
+//! before that (its own timeout, say) is not recorded.
 //!
 //! Recording costs a few counter increments and a lookup in a small map per handshake (the
 //! `metrics` bench measures it against a handshake without). Without the feature none of this is
