@@ -3,9 +3,10 @@
 //! metrics and with both sides recording into one registry.
 //!
 //! `cargo bench --features metrics --bench metrics` (add `--no-default-features --features
-//! fips,metrics` for the FIPS module). Besides criterion's report it prints the ratio of the two
-//! from a paired run: blocks of handshakes without and with metrics, alternating, so that a change
-//! of the machine's load hits both alike; the ratio is that of the median block times.
+//! fips,metrics` for the FIPS module). Besides criterion's report (which measures the two one
+//! after the other, so that a change of the machine's load between them shows as a difference),
+//! it prints a paired run: handshakes without and with metrics alternating one by one, the median
+//! of each and the median of the pairs' differences.
 
 #[path = "../tests/mesh_support/mod.rs"]
 mod mesh_support;
@@ -76,40 +77,43 @@ fn handshakes(c: &mut Criterion) {
     paired(&rt, &off, &on);
 }
 
-/// Alternating blocks of handshakes without and with metrics; prints each side's median block
-/// time per handshake and their ratio.
+/// Handshakes without and with metrics, alternating one by one (which goes first alternates
+/// too), each timed alone: prints the median of each and the median of the pairs' differences,
+/// which a change of the machine's load hits alike.
 fn paired(rt: &Runtime, off: &Pair, on: &Pair) {
-    const ROUNDS: usize = 15;
-    const BLOCK: u32 = 100;
-    let block = |pair: &Pair| {
+    const PAIRS: usize = 10_000;
+    let time = |pair: &Pair| {
         let start = Instant::now();
-        rt.block_on(async {
-            for _ in 0..BLOCK {
-                handshake(pair).await;
-            }
-        });
-        start.elapsed() / BLOCK
+        rt.block_on(handshake(pair));
+        start.elapsed().as_secs_f64()
     };
-    let (mut offs, mut ons): (Vec<Duration>, Vec<Duration>) = (Vec::new(), Vec::new());
-    for round in 0..ROUNDS {
-        // Which goes first alternates too.
-        if round % 2 == 0 {
-            offs.push(block(off));
-            ons.push(block(on));
+    let (mut offs, mut ons, mut diffs) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..PAIRS {
+        let (t_off, t_on) = if i % 2 == 0 {
+            let t_off = time(off);
+            (t_off, time(on))
         } else {
-            ons.push(block(on));
-            offs.push(block(off));
-        }
+            let t_on = time(on);
+            (time(off), t_on)
+        };
+        offs.push(t_off);
+        ons.push(t_on);
+        diffs.push(t_on - t_off);
     }
-    let median = |v: &mut Vec<Duration>| {
-        v.sort();
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
     let (off_median, on_median) = (median(&mut offs), median(&mut ons));
+    let diff_median = median(&mut diffs);
     println!(
-        "paired ({ROUNDS} rounds of {BLOCK} handshakes each way): metrics off {off_median:?}, \
-         on {on_median:?} per handshake; on/off = {:.4}",
-        on_median.as_secs_f64() / off_median.as_secs_f64()
+        "paired ({PAIRS} handshakes each way, alternating): median off {:.1} µs, on {:.1} µs \
+         (on/off {:.4}); median of the pairs' differences {:+.2} µs ({:+.2}% of off)",
+        off_median * 1e6,
+        on_median * 1e6,
+        on_median / off_median,
+        diff_median * 1e6,
+        100.0 * diff_median / off_median,
     );
 }
 
