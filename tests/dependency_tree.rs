@@ -87,6 +87,9 @@ fn regulated_build_links_one_crypto_library() {
                 "{bad} in the regulated build ({features})"
             );
         }
+        // The metrics' library only with the feature that asks for it.
+        let prometheus = names.iter().any(|n| n == "prometheus-client");
+        assert_eq!(prometheus, extra.contains("metrics"), "{features}");
     }
 }
 
@@ -100,6 +103,7 @@ fn default_build_links_only_aws_lc() {
         "openssl-sys",
         "boring-sys",
         "rustls-pemfile",
+        "prometheus-client",
     ] {
         assert!(
             !names.iter().any(|n| n == bad),
