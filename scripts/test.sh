@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test suite in every build meshtls ships:
-#   default (+ spiffe)                        AWS-LC, TLS 1.3 + 1.2
-#   --no-default-features --features fips,cli(,spiffe) the regulated build (AWS-LC-FIPS only, TLS 1.3),
-#                                             its CLI and the Workload API source
+#   default (+ spiffe, metrics)               AWS-LC, TLS 1.3 + 1.2
+#   --no-default-features --features fips,cli(,spiffe,metrics) the regulated build (AWS-LC-FIPS only,
+#                                             TLS 1.3), its CLI, the Workload API source, the metrics
 #   --no-default-features --features fips,tls12   the FIPS module with TLS 1.2 (EMS rules)
 #   --features fips                           defaults plus fips: must still run on the FIPS module,
 #                                             and is never reported certified (two crypto libraries)
@@ -27,8 +27,9 @@ run() {
 # `kat` (test suite only) exposes the fixed-key/fixed-nonce entry points the known-answer tests use.
 # `spiffe` (the Workload API source) in the default and the regulated build: tests/spire.rs runs a
 # real SPIRE server and agent (tests/peers/spire/build.sh builds them once into target/spire).
-run --features kat,spiffe
-run --no-default-features --features fips,cli,kat,spiffe
+# `metrics` (Prometheus metrics) in both too: tests/metrics.rs.
+run --features kat,spiffe,metrics
+run --no-default-features --features fips,cli,kat,spiffe,metrics
 run --no-default-features --features fips,tls12,kat
 run --features fips --test policy
 run --features fips --test cli status_reports_the_build_and_every_algorithm

@@ -27,11 +27,13 @@ use tokio::sync::watch;
 use tokio_rustls::TlsConnector;
 
 use crate::configs::{self, Configs, Derived};
-use crate::handshake::{self, DEFAULT_HANDSHAKE_TIMEOUT};
+use crate::handshake::{self, Observer, DEFAULT_HANDSHAKE_TIMEOUT};
 
 pub use crate::handshake::confirm::Confirmation;
 use crate::identity::{AlpnProtocols, NegotiatedProtocol, ServerId, ServerName};
 use crate::io::{Negotiated, PeerAddr};
+#[cfg(feature = "metrics")]
+use crate::metrics::Metrics;
 
 /// Where a client connects: the SNI to send, the identity to require, the ALPN protocols to offer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,6 +77,7 @@ pub struct NewClient {
     rx: watch::Receiver<Arc<Configs>>,
     deadline: Duration,
     confirmation: Confirmation,
+    observer: Observer,
 }
 
 impl NewClient {
@@ -83,6 +86,17 @@ impl NewClient {
             rx,
             deadline: DEFAULT_HANDSHAKE_TIMEOUT,
             confirmation: Confirmation::Await,
+            observer: Observer::default(),
+        }
+    }
+
+    /// Clients whose handshakes are recorded in `metrics`: each one that finishes by what it
+    /// negotiated, each one that fails by why, and how long each took (with its confirmation).
+    #[cfg(feature = "metrics")]
+    pub fn with_metrics(self, metrics: Metrics) -> Self {
+        Self {
+            observer: Observer::client(metrics),
+            ..self
         }
     }
 
@@ -121,6 +135,7 @@ impl NewClient {
             deadline: self.deadline,
             confirmation: self.confirmation,
             config: Arc::new(Derived::new()),
+            observer: self.observer.clone(),
         }
     }
 }
@@ -139,6 +154,7 @@ pub struct Connect {
     deadline: Duration,
     confirmation: Confirmation,
     config: Arc<Derived<Arc<ClientConfig>>>,
+    observer: Observer,
 }
 
 impl Connect {
@@ -173,6 +189,18 @@ impl Connect {
     /// [`Confirmation::Skip`], the first read. `UnexpectedEof` when the server closed the
     /// connection before accepting.
     pub async fn connect<I>(&self, io: I) -> io::Result<(ClientIo<I>, Option<NegotiatedProtocol>)>
+    where
+        I: AsyncRead + AsyncWrite + Unpin,
+    {
+        let started = self.observer.start();
+        let connected = self.handshake(io).await;
+        let ended = connected.as_ref().map(|(io, _)| &io.negotiated);
+        self.observer.finish(started, ended);
+        connected
+    }
+
+    /// [`Connect::connect`], unobserved.
+    async fn handshake<I>(&self, io: I) -> ConnectResult<I>
     where
         I: AsyncRead + AsyncWrite + Unpin,
     {

@@ -19,6 +19,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 pub(crate) mod confirm;
+mod observer;
+
+pub(crate) use observer::Observer;
 
 use crate::error::Whose;
 use crate::identity::rules::Identities;

@@ -18,6 +18,8 @@
 //! - [`trust`]: the mesh roots and the bundles of federated SPIFFE trust domains.
 //! - [`authz`]: which clients a server admits.
 //! - [`detect`]: reading a ClientHello's SNI to decide whether to terminate TLS.
+//! - `metrics` (feature `metrics`): Prometheus metrics of handshakes, credentials, detection and
+//!   the FIPS status.
 //! - `workload_api` (feature `spiffe`): SVIDs and bundles from the SPIFFE Workload API (a SPIRE
 //!   agent) into a store.
 #![cfg_attr(
@@ -66,6 +68,8 @@ pub mod fips;
 mod handshake;
 pub mod identity;
 mod io;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod provider;
 pub mod server;
 pub mod trust;

@@ -27,9 +27,11 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::authz::{self, Policy, Refused};
 use crate::configs::{self, Configs, Derived};
-use crate::handshake::{self, DEFAULT_HANDSHAKE_TIMEOUT};
+use crate::handshake::{self, Observer, DEFAULT_HANDSHAKE_TIMEOUT};
 use crate::identity::{ClientId, NegotiatedProtocol};
 use crate::io::{Negotiated, PeerAddr};
+#[cfg(feature = "metrics")]
+use crate::metrics::Metrics;
 use crate::Error;
 
 /// What a server-side connection that this workload terminated proved.
@@ -62,6 +64,8 @@ pub struct Server {
     deadline: Duration,
     /// The server config for the credentials in force, with the ALPN and policy above.
     config: Arc<Derived<Option<Arc<ServerConfig>>>>,
+    /// Where handshakes are recorded (feature `metrics`).
+    observer: Observer,
 }
 
 impl Server {
@@ -72,6 +76,7 @@ impl Server {
             policy: Arc::default(),
             deadline: DEFAULT_HANDSHAKE_TIMEOUT,
             config: Arc::new(Derived::new()),
+            observer: Observer::default(),
         }
     }
 
@@ -127,6 +132,16 @@ impl Server {
         Server { deadline, ..self }
     }
 
+    /// A server whose handshakes (and its clones') are recorded in `metrics`: each one that
+    /// finishes by what it negotiated, each one that fails by why, and how long each took.
+    #[cfg(feature = "metrics")]
+    pub fn with_metrics(self, metrics: Metrics) -> Server {
+        Server {
+            observer: Observer::server(metrics),
+            ..self
+        }
+    }
+
     /// Runs the TLS handshake on `io` as the server.
     ///
     /// # Errors
@@ -139,6 +154,18 @@ impl Server {
     /// peer's certificate (kind `InvalidData`); an I/O failure is that error; other TLS failures
     /// carry the [`rustls::Error`].
     pub async fn accept<I>(&self, io: I) -> io::Result<(ServerTls, ServerIo<I>)>
+    where
+        I: AsyncRead + AsyncWrite + Unpin,
+    {
+        let started = self.observer.start();
+        let accepted = self.handshake(io).await;
+        let ended = accepted.as_ref().map(|(_, io)| &io.negotiated);
+        self.observer.finish(started, ended);
+        accepted
+    }
+
+    /// [`Server::accept`], unobserved.
+    async fn handshake<I>(&self, io: I) -> io::Result<(ServerTls, ServerIo<I>)>
     where
         I: AsyncRead + AsyncWrite + Unpin,
     {

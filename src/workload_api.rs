@@ -29,6 +29,8 @@ use tokio::sync::watch;
 
 use crate::creds::{self, Receiver, Store, TrustRoots};
 use crate::identity::{self, DerX509, Id, ServerName, SpiffeId, TrustDomain};
+#[cfg(feature = "metrics")]
+use crate::metrics::Metrics;
 use crate::Error;
 
 /// Where to reach the Workload API and which SVID is ours.
@@ -38,6 +40,8 @@ pub struct Config {
     endpoint: Option<String>,
     id: Option<SpiffeId>,
     backoff: (Duration, Duration),
+    #[cfg(feature = "metrics")]
+    metrics: Option<Metrics>,
 }
 
 // === impl Config ===
@@ -51,6 +55,19 @@ impl Config {
             endpoint: None,
             id: None,
             backoff: (Duration::from_millis(200), Duration::from_secs(10)),
+            #[cfg(feature = "metrics")]
+            metrics: None,
+        }
+    }
+
+    /// Records the source's [`Status`] in `metrics` as it changes (`meshtls_workload_api_*`), and
+    /// every update of the store it feeds (feature `metrics`). One source per [`Metrics`]: the
+    /// gauges say one source's state.
+    #[cfg(feature = "metrics")]
+    pub fn metrics(self, metrics: Metrics) -> Self {
+        Self {
+            metrics: Some(metrics),
+            ..self
         }
     }
 
@@ -111,6 +128,8 @@ pub struct Source {
 #[derive(Debug, Default)]
 struct Shared {
     status: Mutex<Status>,
+    #[cfg(feature = "metrics")]
+    metrics: Option<Metrics>,
 }
 
 // === impl Source ===
@@ -128,7 +147,11 @@ impl Source {
     /// self-test first; should they fail, every response is refused with that error.
     pub fn spawn(config: Config) -> Result<Self, Error> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            status: Mutex::default(),
+            #[cfg(feature = "metrics")]
+            metrics: config.metrics.clone(),
+        });
         let (tx, ready) = watch::channel(None);
         let task = runtime.spawn(run(config, shared.clone(), tx));
         Ok(Self {
@@ -180,7 +203,36 @@ impl Shared {
         let mut status = self.lock();
         status.rejected += 1;
         status.last_error = Some(error.to_string());
+        self.record(Event::Rejected);
     }
+
+    /// Records a change of the status in the metrics, if any (feature `metrics`).
+    fn record(&self, event: Event) {
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &self.metrics {
+            let stream = metrics.workload_api();
+            match event {
+                Event::Delivered => stream.delivered(),
+                Event::Rejected => stream.rejected(),
+                Event::StreamError => stream.stream_error(),
+                Event::Reconnected => stream.reconnected(),
+                Event::Healthy(healthy) => stream.healthy(healthy),
+            }
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = event;
+    }
+}
+
+/// A change of the [`Status`], as the metrics see it.
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+enum Event {
+    Delivered,
+    Rejected,
+    StreamError,
+    Reconnected,
+    Healthy(bool),
 }
 
 /// Counts what the `spiffe` crate's source reports.
@@ -192,6 +244,7 @@ impl MetricsRecorder for Counts {
 
     fn record_reconnect(&self) {
         self.0.lock().reconnects += 1;
+        self.0.record(Event::Reconnected);
     }
 
     fn record_error(&self, kind: MetricsErrorKind) {
@@ -199,6 +252,7 @@ impl MetricsRecorder for Counts {
         status.stream_errors += 1;
         status.last_error = Some(format!("Workload API: {kind}"));
         status.healthy = false;
+        self.0.record(Event::StreamError);
     }
 }
 
@@ -244,11 +298,13 @@ async fn run(config: Config, shared: Arc<Shared>, ready: watch::Sender<Option<Re
                 .and_then(|svid| Ok((svid, state.context()?)))
                 .map_err(workload_api)
                 .and_then(|(svid, context)| {
-                    apply(&svid, context.bundle_set(), &config.server_name, &mut store)
+                    apply(&svid, context.bundle_set(), &config, &mut store)
                 });
             // Healthy: the stream is up and this response was usable. (Not the `spiffe` source's
             // `is_healthy()`, which is still false here until its supervisor task first runs.)
-            shared.lock().healthy = applied.is_ok();
+            let healthy = applied.is_ok();
+            shared.lock().healthy = healthy;
+            shared.record(Event::Healthy(healthy));
             match applied {
                 Ok(first) => {
                     {
@@ -256,6 +312,7 @@ async fn run(config: Config, shared: Arc<Shared>, ready: watch::Sender<Option<Re
                         status.updates += 1;
                         status.ready = true;
                     }
+                    shared.record(Event::Delivered);
                     if let Some(rx) = first {
                         ready.send_replace(Some(rx));
                     }
@@ -284,7 +341,7 @@ fn workload_api(error: impl std::fmt::Display) -> Error {
 fn apply(
     svid: &X509Svid,
     bundle_set: &X509BundleSet,
-    server_name: &ServerName,
+    config: &Config,
     store: &mut Option<Store>,
 ) -> Result<Option<Receiver>, Error> {
     let id: Id = svid.spiffe_id().to_string().parse()?;
@@ -324,7 +381,13 @@ fn apply(
         store.replace_all(roots, bundles, certificate)?;
         return Ok(None);
     }
-    let (mut made, rx) = creds::watch_roots(id, server_name.clone(), roots.clone())?;
+    let (made, rx) = creds::watch_roots(id, config.server_name.clone(), roots.clone())?;
+    #[cfg(feature = "metrics")]
+    let made = match &config.metrics {
+        Some(metrics) => made.with_metrics(metrics.clone()),
+        None => made,
+    };
+    let mut made = made;
     made.replace_all(roots, bundles, certificate)?;
     *store = Some(made);
     Ok(Some(rx))

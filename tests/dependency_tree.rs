@@ -1,5 +1,5 @@
 //! The regulated build (`--no-default-features --features fips`, with any combination of the optional
-//! `cli`, `tls12` and `spiffe` features) links exactly one crypto library:
+//! `cli`, `tls12`, `spiffe` and `metrics` features) links exactly one crypto library:
 //! `cargo tree -e normal` holds aws-lc-fips-sys and none of ring, aws-lc-sys, openssl-sys, boring-sys,
 //! rustls-pemfile or a RustCrypto primitive crate. This is the command FIPS.md tells an auditor to run; here it is a test.
 
@@ -50,19 +50,27 @@ const FORBIDDEN: [&str; 16] = [
 ];
 
 /// Every combination of the optional features a user may add to the regulated build.
-const OPTIONAL: [&str; 8] = [
+const OPTIONAL: [&str; 16] = [
     "",
     ",cli",
     ",tls12",
     ",spiffe",
+    ",metrics",
     ",cli,tls12",
     ",cli,spiffe",
+    ",cli,metrics",
     ",tls12,spiffe",
+    ",tls12,metrics",
+    ",spiffe,metrics",
     ",cli,tls12,spiffe",
+    ",cli,tls12,metrics",
+    ",cli,spiffe,metrics",
+    ",tls12,spiffe,metrics",
+    ",cli,tls12,spiffe,metrics",
 ];
 
 /// The regulated build, and the regulated build plus every combination of the optional features a
-/// user may add (`cli`, `tls12`, `spiffe`): one crypto library each time.
+/// user may add (`cli`, `tls12`, `spiffe`, `metrics`): one crypto library each time.
 #[test]
 fn regulated_build_links_one_crypto_library() {
     for extra in OPTIONAL {
@@ -79,6 +87,9 @@ fn regulated_build_links_one_crypto_library() {
                 "{bad} in the regulated build ({features})"
             );
         }
+        // The metrics' library only with the feature that asks for it.
+        let prometheus = names.iter().any(|n| n == "prometheus-client");
+        assert_eq!(prometheus, extra.contains("metrics"), "{features}");
     }
 }
 
@@ -92,6 +103,7 @@ fn default_build_links_only_aws_lc() {
         "openssl-sys",
         "boring-sys",
         "rustls-pemfile",
+        "prometheus-client",
     ] {
         assert!(
             !names.iter().any(|n| n == bad),

@@ -20,12 +20,17 @@ use tokio::sync::watch as chan;
 use crate::client::NewClient;
 use crate::configs::{self, Certified, Configs};
 use crate::identity::{self, Credentials, DerX509, Id, ServerId, ServerName, TrustDomain};
+#[cfg(feature = "metrics")]
+use crate::metrics::Metrics;
 use crate::server::Server;
 use crate::trust::Trust;
 use crate::Error;
 
+mod change;
 mod pem;
 pub(crate) mod served;
+
+use change::Change;
 
 pub use crate::trust::{Fingerprint, TrustRoots};
 pub use pem::{chain_from_pem, key_from_pem};
@@ -80,6 +85,8 @@ pub fn watch_roots(
     let store = Store {
         local_id: local_id.clone(),
         tx,
+        #[cfg(feature = "metrics")]
+        metrics: None,
     };
     let rx = Receiver {
         local_id,
@@ -135,12 +142,42 @@ fn publishable(
 pub struct Store {
     local_id: Id,
     tx: chan::Sender<Arc<Configs>>,
+    /// Where updates are recorded (feature `metrics`).
+    #[cfg(feature = "metrics")]
+    metrics: Option<Metrics>,
 }
 
 impl Store {
+    /// This store, recording every update in `metrics` (what it changed, taken or refused) and
+    /// the notAfter of the certificate in force, from the one in force now on.
+    #[cfg(feature = "metrics")]
+    pub fn with_metrics(self, metrics: Metrics) -> Store {
+        metrics.certificate(self.not_after());
+        Store {
+            metrics: Some(metrics),
+            ..self
+        }
+    }
+
     /// The credentials in force.
     fn current(&self) -> Arc<Configs> {
         self.tx.borrow().clone()
+    }
+
+    /// The notAfter of the certificate in force.
+    #[cfg(feature = "metrics")]
+    fn not_after(&self) -> Option<SystemTime> {
+        let served = self.current().served.clone();
+        served.certificate.as_ref().map(|c| c.not_after)
+    }
+
+    /// Logs an update's result and records it.
+    fn updated(&self, change: Change, result: &Result<(), Error>) {
+        change.log(&self.local_id, result);
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &self.metrics {
+            metrics.updated(change.label(), result.is_ok(), self.not_after());
+        }
     }
 
     /// Checks `leaf` for `trust`: the mesh's certificate rules, the chain to the anchors its
@@ -193,7 +230,7 @@ impl Store {
             let bundles = self.current().trust.bundles.clone();
             self.replace_trust(Trust { roots, bundles })
         });
-        log_update("trust roots", &self.local_id, &result);
+        self.updated(Change::Roots, &result);
         result
     }
 
@@ -210,7 +247,7 @@ impl Store {
             trust.bundles.insert(domain.clone(), bundle);
             self.replace_trust(trust)
         });
-        log_update("federated bundle", &self.local_id, &result);
+        self.updated(Change::Bundle, &result);
         result
     }
 
@@ -226,7 +263,7 @@ impl Store {
             return Ok(());
         }
         let result = self.replace_trust(trust);
-        log_update("federated bundle removal", &self.local_id, &result);
+        self.updated(Change::BundleRemoval, &result);
         result
     }
 
@@ -246,7 +283,7 @@ impl Store {
         let result = self.build(&trust, leaf, chain, key, expiry).map(|configs| {
             self.tx.send_replace(Arc::new(configs));
         });
-        log_update("credentials", &self.local_id, &result);
+        self.updated(Change::All, &result);
         result
     }
 
@@ -300,13 +337,6 @@ fn describe(leaf: &DerX509, expiry: SystemTime) -> Result<ServedCertificate, Err
     })
 }
 
-fn log_update(what: &str, local_id: &Id, result: &Result<(), Error>) {
-    match result {
-        Ok(()) => tracing::info!(%local_id, "{what} updated"),
-        Err(error) => tracing::warn!(%local_id, %error, "{what} rejected; keeping the previous"),
-    }
-}
-
 impl Credentials for Store {
     fn set_certificate(
         &mut self,
@@ -319,7 +349,7 @@ impl Credentials for Store {
         let result = self.build(&trust, leaf, chain, key, expiry).map(|configs| {
             self.tx.send_replace(Arc::new(configs));
         });
-        log_update("certificate", &self.local_id, &result);
+        self.updated(Change::Certificate, &result);
         result
     }
 }

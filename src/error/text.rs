@@ -247,10 +247,16 @@ pub(crate) fn oid_name(oid: &Oid<'_>) -> String {
         .map_or_else(|| oid.to_id_string(), |entry| entry.sn().to_string())
 }
 
-/// A TLS alert by its RFC 8446 §6 name.
+/// A TLS alert by its RFC 8446 §6 name, or its number.
 fn alert(a: AlertDescription) -> String {
+    alert_name(a).map_or_else(|| format!("number {}", u8::from(a)), str::to_string)
+}
+
+/// The RFC 8446 §6 name of an alert, `None` for a number without one (the metrics' alert label
+/// uses it too, so its values are this fixed set).
+pub(crate) fn alert_name(a: AlertDescription) -> Option<&'static str> {
     use AlertDescription as A;
-    let name = match a {
+    Some(match a {
         A::CloseNotify => "close_notify",
         A::UnexpectedMessage => "unexpected_message",
         A::BadRecordMac => "bad_record_mac",
@@ -278,9 +284,8 @@ fn alert(a: AlertDescription) -> String {
         A::UnknownPSKIdentity => "unknown_psk_identity",
         A::CertificateRequired => "certificate_required",
         A::NoApplicationProtocol => "no_application_protocol",
-        other => return format!("number {}", u8::from(other)),
-    };
-    name.into()
+        _ => return None,
+    })
 }
 
 fn list(items: &[String]) -> String {

@@ -130,7 +130,7 @@ fn untrusted(whose: Whose, source: rustls::Error, domain: Option<&TrustDomain>) 
 }
 
 /// The rustls error, and so the alert, for a certificate that breaks the mesh's rules.
-fn alert_for(problem: &LeafProblem) -> CertificateError {
+pub(crate) fn alert_for(problem: &LeafProblem) -> CertificateError {
     match problem {
         LeafProblem::Unparsable { .. }
         | LeafProblem::TrailingBytes { .. }

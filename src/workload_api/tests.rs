@@ -44,6 +44,10 @@ fn name() -> ServerName {
     "foo.ns1.svc.cluster.local".parse().unwrap()
 }
 
+fn config() -> Config {
+    Config::new(name())
+}
+
 fn fingerprints(file: &str) -> Vec<creds::Fingerprint> {
     TrustRoots::from_der(certs(file))
         .unwrap()
@@ -58,7 +62,7 @@ fn a_response_becomes_the_stores_credentials() {
         ("cluster.local", "ca1.crt.pem"),
         ("other.example", "ca3.crt.pem"),
     ]);
-    let rx = apply(&svid("spiffe-foo-ca1"), &set, &name(), &mut store)
+    let rx = apply(&svid("spiffe-foo-ca1"), &set, &config(), &mut store)
         .unwrap()
         .expect("the first response makes the store");
     assert_eq!(rx.local_id().to_string(), FOO);
@@ -76,7 +80,7 @@ fn a_response_becomes_the_stores_credentials() {
 
     // The next response updates the same store, and returns no new receiver.
     let set = bundles(&[("cluster.local", "roots.pem")]);
-    let again = apply(&svid("spiffe-foo-ca1"), &set, &name(), &mut store).unwrap();
+    let again = apply(&svid("spiffe-foo-ca1"), &set, &config(), &mut store).unwrap();
     assert!(again.is_none());
     assert_eq!(rx.served().roots, fingerprints("roots.pem"));
     assert!(
@@ -89,21 +93,21 @@ fn a_response_becomes_the_stores_credentials() {
 fn a_bad_response_is_refused_and_the_previous_credentials_kept() {
     let mut store = None;
     let good = bundles(&[("cluster.local", "ca1.crt.pem")]);
-    let rx = apply(&svid("spiffe-foo-ca1"), &good, &name(), &mut store)
+    let rx = apply(&svid("spiffe-foo-ca1"), &good, &config(), &mut store)
         .unwrap()
         .unwrap();
     let before = rx.served();
 
     // A bundle that did not sign the SVID.
     let wrong = bundles(&[("cluster.local", "ca2.crt.pem")]);
-    let err = apply(&svid("spiffe-foo-ca1"), &wrong, &name(), &mut store).unwrap_err();
+    let err = apply(&svid("spiffe-foo-ca1"), &wrong, &config(), &mut store).unwrap_err();
     assert!(matches!(err, Error::Untrusted { .. }), "{err}");
     // No bundle for our own trust domain.
     let none = bundles(&[("other.example", "ca3.crt.pem")]);
-    let err = apply(&svid("spiffe-foo-ca1"), &none, &name(), &mut store).unwrap_err();
+    let err = apply(&svid("spiffe-foo-ca1"), &none, &config(), &mut store).unwrap_err();
     assert!(matches!(err, Error::WorkloadApi { .. }), "{err}");
     // Another workload's SVID.
-    let err = apply(&svid("spiffe-bar-ca1"), &good, &name(), &mut store).unwrap_err();
+    let err = apply(&svid("spiffe-bar-ca1"), &good, &config(), &mut store).unwrap_err();
     assert!(matches!(err, Error::IdMismatch { .. }), "{err}");
 
     let after = rx.served();
@@ -116,7 +120,7 @@ fn a_bad_response_is_refused_and_the_previous_credentials_kept() {
 fn a_first_response_that_fails_makes_no_store() {
     let mut store = None;
     let wrong = bundles(&[("cluster.local", "ca3.crt.pem")]);
-    assert!(apply(&svid("spiffe-foo-ca1"), &wrong, &name(), &mut store).is_err());
+    assert!(apply(&svid("spiffe-foo-ca1"), &wrong, &config(), &mut store).is_err());
     assert!(store.is_none());
 }
 
@@ -150,4 +154,44 @@ async fn an_unreachable_agent_is_not_ready_and_says_why() {
         !status.ready && !status.healthy && source.receiver().is_none(),
         "{status:?}"
     );
+}
+
+/// With metrics: each response is one update of everything (`what="all"`), and the source's
+/// refusals and reconnects are counted as its status counts them.
+#[cfg(feature = "metrics")]
+#[test]
+fn responses_and_the_stream_are_recorded() {
+    use prometheus_client::encoding::text::encode;
+
+    let mut registry = prometheus_client::registry::Registry::default();
+    let metrics = Metrics::register(&mut registry);
+    let config = config().metrics(metrics.clone());
+    let mut store = None;
+    let good = bundles(&[("cluster.local", "ca1.crt.pem")]);
+    let wrong = bundles(&[("cluster.local", "ca2.crt.pem")]);
+    apply(&svid("spiffe-foo-ca1"), &good, &config, &mut store).unwrap();
+    apply(&svid("spiffe-foo-ca1"), &good, &config, &mut store).unwrap();
+    let refused = apply(&svid("spiffe-foo-ca1"), &wrong, &config, &mut store).unwrap_err();
+
+    let shared = Arc::new(Shared {
+        status: Mutex::default(),
+        metrics: Some(metrics),
+    });
+    shared.failed(&refused);
+    Counts(shared.clone()).record_reconnect();
+    shared.record(Event::Delivered);
+
+    let mut text = String::new();
+    encode(&mut text, &registry).unwrap();
+    for line in [
+        r#"meshtls_credential_updates_total{what="all",result="ok"} 2"#,
+        r#"meshtls_credential_updates_total{what="all",result="refused"} 1"#,
+        "meshtls_workload_api_rejected_total 1",
+        "meshtls_workload_api_reconnects_total 1",
+        "meshtls_workload_api_updates_total 1",
+        "meshtls_workload_api_ready 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} not in:\n{text}");
+    }
+    assert_eq!(shared.lock().rejected, 1);
 }
