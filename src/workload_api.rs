@@ -5,7 +5,9 @@
 //! client: it streams `FetchX509SVID`, keeps the last good response and reconnects with backoff)
 //! and turns each response into one replacement of the store's credentials: the SVID picked for
 //! our SPIFFE ID (or the first, the spec's default) with its key, the trust domain's bundle as the
-//! mesh roots, and each federated bundle as that domain's bundle. Every response is checked as
+//! mesh roots, and each federated bundle as that domain's bundle. Unlike roots given to
+//! [`creds::watch`], these vouch only for our trust domain: a SPIFFE ID of a domain the agent
+//! serves no bundle for is refused. Every response is checked as
 //! [`Store`] checks any update (the X509-SVID rules, the chain to the new
 //! bundle, our identity, the key); one that fails is refused as a whole, logged and counted, and
 //! the previous credentials keep serving. So do they when the agent goes away, until it is back.
@@ -364,6 +366,7 @@ fn apply(
     let roots = roots.ok_or_else(|| Error::WorkloadApi {
         reason: format!("no bundle for our trust domain {ours}"),
     })?;
+    let roots = (ours.to_string().parse::<TrustDomain>()?, roots);
     let (leaf, chain) = svid
         .cert_chain()
         .split_first()
@@ -381,7 +384,7 @@ fn apply(
         store.replace_all(roots, bundles, certificate)?;
         return Ok(None);
     }
-    let (made, rx) = creds::watch_roots(id, config.server_name.clone(), roots.clone())?;
+    let (made, rx) = creds::watch_roots(id, config.server_name.clone(), roots.1.clone())?;
     #[cfg(feature = "metrics")]
     let made = match &config.metrics {
         Some(metrics) => made.with_metrics(metrics.clone()),

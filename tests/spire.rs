@@ -529,8 +529,6 @@ async fn federated_peer_is_authorized_only_against_its_own_bundle() {
 /// the trust domain its SPIFFE ID names. A workload that has no bundle for b.test has no way to
 /// validate a b.test SVID and must refuse it, even one signed by its own trust domain's CA.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "meshtls verifies a SPIFFE ID of a trust domain without a bundle against the mesh roots \
-            (src/trust/mod.rs, by design): so a.test's CA vouches for b.test IDs; see the report"]
 async fn foreign_id_signed_by_own_ca_is_refused_without_its_bundle() {
     let mut a_ca = TestCa::new("a.test upstream").expect("a test CA (openssl)");
     let spire = blocking(|| {
@@ -553,9 +551,16 @@ async fn foreign_id_signed_by_own_ca_is_refused_without_its_bundle() {
         handshake_once(&lonely_rx, &forged, &lonely_id),
     )
     .await;
-    let refused = outcome.server.map(|seen| seen.peer);
+    let refused = outcome
+        .server
+        .map(|seen| seen.peer)
+        .expect_err("lonely accepted a b.test ID on a.test's CA");
+    assert!(refused_unknown_issuer(&refused), "{refused:?}");
+    let reason = mesh_error(&refused).map(Error::to_string);
     assert!(
-        refused.is_err(),
-        "lonely accepted a b.test ID on a.test's CA: {refused:?}"
+        reason
+            .as_deref()
+            .is_some_and(|r| r.contains("trust domain b.test, for which there is no bundle")),
+        "{reason:?}"
     );
 }

@@ -23,7 +23,7 @@ use crate::identity::{self, Credentials, DerX509, Id, ServerId, ServerName, Trus
 #[cfg(feature = "metrics")]
 use crate::metrics::Metrics;
 use crate::server::Server;
-use crate::trust::Trust;
+use crate::trust::{RootsScope, Trust};
 use crate::Error;
 
 mod change;
@@ -227,8 +227,13 @@ impl Store {
     /// the new bundle. On error nothing changes.
     pub fn set_roots(&mut self, roots_pem: &[u8]) -> Result<(), Error> {
         let result = TrustRoots::from_pem(roots_pem).and_then(|roots| {
-            let bundles = self.current().trust.bundles.clone();
-            self.replace_trust(Trust { roots, bundles })
+            let current = &self.current().trust;
+            let (bundles, scope) = (current.bundles.clone(), current.scope.clone());
+            self.replace_trust(Trust {
+                roots,
+                bundles,
+                scope,
+            })
         });
         self.updated(Change::Roots, &result);
         result
@@ -267,19 +272,25 @@ impl Store {
         result
     }
 
-    /// Replaces everything at once, as one publication: the mesh roots, every federated bundle
-    /// and the certificate (a SPIFFE Workload API message replaces the previous one as a whole;
-    /// during a CA rotation its new certificate may chain only to its new roots). The certificate
-    /// is checked against the new trust; on error nothing changes.
+    /// Replaces everything at once, as one publication: the mesh roots, which are trust domain
+    /// `domain`'s bundle (so SPIFFE IDs of a domain without a bundle are refused), every federated
+    /// bundle and the certificate (a SPIFFE Workload API message replaces the previous one as a
+    /// whole; during a CA rotation its new certificate may chain only to its new roots). The
+    /// certificate is checked against the new trust; on error nothing changes.
     #[cfg_attr(not(feature = "spiffe"), allow(dead_code))]
     pub(crate) fn replace_all(
         &mut self,
-        roots: TrustRoots,
+        (domain, roots): (TrustDomain, TrustRoots),
         bundles: std::collections::BTreeMap<TrustDomain, TrustRoots>,
         certificate: (DerX509, Vec<DerX509>, Vec<u8>, SystemTime),
     ) -> Result<(), Error> {
         let (leaf, chain, key, expiry) = certificate;
-        let trust = Arc::new(Trust { roots, bundles });
+        let scope = RootsScope::TrustDomain(domain);
+        let trust = Arc::new(Trust {
+            roots,
+            bundles,
+            scope,
+        });
         let result = self.build(&trust, leaf, chain, key, expiry).map(|configs| {
             self.tx.send_replace(Arc::new(configs));
         });

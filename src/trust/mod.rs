@@ -5,8 +5,10 @@
 //! certificate whose SPIFFE ID is in trust domain T verifies only against T's bundle when one is
 //! set, and then proves only that SPIFFE ID (T's CA does not vouch for mesh DNS names). Every other
 //! certificate (DNS identities, and SPIFFE IDs of a domain without a bundle of its own) verifies
-//! against the mesh roots. So a CA that is trusted for one domain can never issue identities of
-//! another.
+//! against the mesh roots, unless the mesh roots are one trust domain's bundle ([`RootsScope`]):
+//! credentials from the SPIFFE Workload API are, and then a SPIFFE ID of a domain with no bundle
+//! has nothing to verify against and is refused. So a CA that is trusted for one domain can never
+//! issue identities of another.
 //!
 //! The check is the chain against the anchors the certificate's identity selects, then the mesh's
 //! certificate rules ([`crate::identity::rules`]), from one parse of the leaf. Its errors are chosen for the alert rustls sends (RFC 8446 §6.2): a broken
@@ -33,6 +35,20 @@ pub use roots::{Fingerprint, TrustRoots};
 pub(crate) struct Trust {
     pub(crate) roots: TrustRoots,
     pub(crate) bundles: BTreeMap<TrustDomain, TrustRoots>,
+    pub(crate) scope: RootsScope,
+}
+
+/// Whose identities the mesh roots vouch for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum RootsScope {
+    /// The mesh's (as in Linkerd): DNS identities, and SPIFFE IDs of every trust domain that has
+    /// no bundle of its own.
+    Mesh,
+    /// Trust domain T's bundle (as the Workload API serves it): DNS identities and T's SPIFFE
+    /// IDs. A SPIFFE ID of another domain verifies only against that domain's bundle; without
+    /// one it is refused (X509-SVID §5).
+    #[cfg_attr(not(feature = "spiffe"), allow(dead_code))]
+    TrustDomain(TrustDomain),
 }
 
 /// A peer refused: the rustls error the handshake fails with (it picks the alert) and our
@@ -47,20 +63,25 @@ impl Trust {
         Self {
             roots,
             bundles: BTreeMap::new(),
+            scope: RootsScope::Mesh,
         }
     }
 
     /// The anchors for a certificate with `ids`, and the trust domain whose bundle they are (`None`
-    /// for the mesh roots).
-    fn anchors_for(&self, ids: &Identities) -> (&TrustRoots, Option<&TrustDomain>) {
-        let bundle = ids.spiffe().and_then(|id| {
-            self.bundles
-                .iter()
-                .find(|(td, _)| td.as_str() == id.trust_domain())
-        });
-        match bundle {
-            Some((td, roots)) => (roots, Some(td)),
-            None => (&self.roots, None),
+    /// for the mesh roots). `Err` names the trust domain of a SPIFFE ID nothing here vouches for.
+    fn anchors_for<'a>(
+        &self,
+        ids: &'a Identities,
+    ) -> Result<(&TrustRoots, Option<&TrustDomain>), &'a str> {
+        let Some(domain) = ids.spiffe().map(|id| id.trust_domain()) else {
+            return Ok((&self.roots, None));
+        };
+        if let Some((td, roots)) = self.bundles.iter().find(|(td, _)| td.as_str() == domain) {
+            return Ok((roots, Some(td)));
+        }
+        match &self.scope {
+            RootsScope::TrustDomain(ours) if ours.as_str() != domain => Err(domain),
+            RootsScope::Mesh | RootsScope::TrustDomain(_) => Ok((&self.roots, None)),
         }
     }
 
@@ -74,17 +95,27 @@ impl Trust {
         role: Role,
     ) -> Result<Identities, Refusal> {
         let (ids, problem) = rules::read(end_entity, intermediates, role);
-        let (anchors, domain) = self.anchors_for(&ids);
+        let whose = match role {
+            Role::Workload => Whose::Workload,
+            Role::Server | Role::Client => Whose::Peer,
+        };
+        let (anchors, domain) = self.anchors_for(&ids).map_err(|td| {
+            let tls = rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer);
+            let error = Error::Untrusted {
+                whose,
+                reason: format!(
+                    "its SPIFFE ID is in trust domain {td}, for which there is no bundle"
+                ),
+                source: tls.clone(),
+            };
+            Box::new((tls, error))
+        })?;
         let checked = match role {
             Role::Server => anchors.verify_server_chain(end_entity, intermediates, now),
             Role::Client => anchors.verify_client_chain(end_entity, intermediates, now),
             Role::Workload => anchors
                 .verify_server_chain(end_entity, intermediates, now)
                 .and_then(|()| anchors.verify_client_chain(end_entity, intermediates, now)),
-        };
-        let whose = match role {
-            Role::Workload => Whose::Workload,
-            Role::Server | Role::Client => Whose::Peer,
         };
         checked.map_err(|e| Box::new((e.clone(), untrusted(whose, e, domain))))?;
         if let Some(problem) = problem {
