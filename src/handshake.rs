@@ -20,6 +20,8 @@ use std::time::Duration;
 
 pub(crate) mod confirm;
 mod observer;
+#[cfg(feature = "metrics")]
+pub(crate) mod outcome;
 
 pub(crate) use observer::Observer;
 

@@ -9,7 +9,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
 
-use super::failure;
 use super::labels::{BySide, Established, Failed, Finished, Side, Timed};
 use crate::io::Negotiated;
 use crate::policy::{self, Algorithm};
@@ -92,7 +91,7 @@ impl Handshakes {
     }
 
     pub(super) fn failed(&self, side: Side, error: &io::Error, took: Duration) {
-        let (reason, alert) = failure::classify(error);
+        let (reason, alert) = crate::handshake::outcome::classify(error);
         let labels = Failed {
             side,
             reason,
