@@ -12,12 +12,26 @@ use rustls::{AlertDescription, PeerIncompatible};
 
 use crate::authz::Refused;
 use crate::error::text::alert_name;
+use crate::policy::Algorithm;
 use crate::Error;
 
 /// The alert name when no alert was sent or received.
 pub(crate) const NONE: &str = "none";
 /// The alert name for an alert without an RFC 8446 name, or one sent that rustls does not say.
 pub(crate) const UNNAMED: &str = "unnamed";
+
+/// The name of what was negotiated when it is outside the policy table.
+pub(crate) const UNKNOWN: &str = "unknown";
+
+/// The policy table's name of a negotiated version, suite or group: [`NONE`] when nothing was
+/// negotiated (`None`), [`UNKNOWN`] for an id outside the table (`Some(None)`).
+pub(crate) fn algorithm_name(row: Option<Option<&'static Algorithm>>) -> &'static str {
+    match row {
+        None => NONE,
+        Some(None) => UNKNOWN,
+        Some(Some(row)) => row.name,
+    }
+}
 
 /// Which end of a handshake this workload was.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
