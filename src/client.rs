@@ -13,6 +13,7 @@
 //! This module reads the configs [`crate::creds`] publishes (through `crate::configs`) and never
 //! imports `creds`: the receiver makes clients, not the other way round.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -27,7 +28,7 @@ use tokio::sync::watch;
 use tokio_rustls::TlsConnector;
 
 use crate::configs::{self, Configs, Derived};
-use crate::handshake::{self, Observer, DEFAULT_HANDSHAKE_TIMEOUT};
+use crate::handshake::{self, Observer, Seen, DEFAULT_HANDSHAKE_TIMEOUT};
 
 pub use crate::handshake::confirm::Confirmation;
 use crate::identity::{AlpnProtocols, NegotiatedProtocol, ServerId, ServerName};
@@ -86,7 +87,7 @@ impl NewClient {
             rx,
             deadline: DEFAULT_HANDSHAKE_TIMEOUT,
             confirmation: Confirmation::Await,
-            observer: Observer::default(),
+            observer: Observer::client(),
         }
     }
 
@@ -95,7 +96,7 @@ impl NewClient {
     #[cfg(feature = "metrics")]
     pub fn with_metrics(self, metrics: Metrics) -> Self {
         Self {
-            observer: Observer::client(metrics),
+            observer: self.observer.clone().with_metrics(metrics),
             ..self
         }
     }
@@ -194,8 +195,21 @@ impl Connect {
     {
         let started = self.observer.start();
         let connected = self.handshake(io).await;
+        let dialed = match &self.sni {
+            Ok(sni) => sni.to_str(),
+            Err(name) => Cow::Borrowed(name.as_str()),
+        };
+        let seen = Seen {
+            sni: Some(&dialed),
+            hello: true,
+            peer: connected
+                .as_ref()
+                .ok()
+                .and_then(|(io, _)| io.server_id.as_ref())
+                .map(|id| &id.0),
+        };
         let ended = connected.as_ref().map(|(io, _)| &io.negotiated);
-        self.observer.finish(started, ended);
+        self.observer.finish(started, seen, ended);
         connected
     }
 
@@ -226,13 +240,7 @@ impl Connect {
             }
             Ok(io)
         });
-        let (io, proved) = match handshake::drive(handshake, self.deadline).await {
-            Ok(done) => done,
-            Err(error) => {
-                tracing::debug!(server_id = %self.accept[0], %error, "handshake failed");
-                return Err(error);
-            }
-        };
+        let (io, proved) = handshake::drive(handshake, self.deadline, &mut None).await?;
         let server_id = proved.and_then(|ids| {
             self.accept
                 .iter()

@@ -70,7 +70,8 @@ pub(crate) struct Certified(pub(crate) Arc<CertifiedKey>);
 // === impl Certified ===
 
 impl ResolvesServerCert for Certified {
-    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        crate::handshake::hello(hello.server_name());
         Some(self.0.clone())
     }
 }

@@ -9,7 +9,8 @@
 //! on this thread, so the verdict reaches the `accept` or `connect` that drove the handshake
 //! without a config per connection, and the caller gets our reason instead of rustls's alert-shaped
 //! error. The slot carries reports only: every decision is the verifier's, made from its own
-//! fields, whether or not a slot is there.
+//! fields, whether or not a slot is there. The server's certificate resolver reports through the
+//! same slot that a ClientHello arrived, and its SNI ([`hello`]), for the handshake log.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -20,8 +21,9 @@ use std::time::Duration;
 
 pub(crate) mod confirm;
 mod observer;
+pub(crate) mod outcome;
 
-pub(crate) use observer::Observer;
+pub(crate) use observer::{Observer, Seen};
 
 use crate::error::Whose;
 use crate::identity::rules::Identities;
@@ -45,6 +47,14 @@ struct Slot {
     /// Whether a [`drive`] is polling its handshake on this thread right now.
     open: bool,
     verdict: Option<Verdict>,
+    hello: Option<Hello>,
+}
+
+/// What a server read of the client's ClientHello.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Hello {
+    /// The SNI it sent, if any.
+    pub(crate) sni: Option<String>,
 }
 
 thread_local! {
@@ -61,13 +71,27 @@ pub(crate) fn record(verdict: Verdict) {
     });
 }
 
-/// A handshake future that collects the verdicts recorded while it is polled.
-struct Scoped<F> {
-    handshake: F,
-    verdict: Option<Verdict>,
+/// Records, for the server handshake being driven on this thread (if any), that its ClientHello
+/// arrived with `sni`.
+pub(crate) fn hello(sni: Option<&str>) {
+    SLOT.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        if slot.open {
+            slot.hello = Some(Hello {
+                sni: sni.map(str::to_owned),
+            });
+        }
+    });
 }
 
-impl<F: Future + Unpin> Future for Scoped<F> {
+/// A handshake future that collects the verdicts and the ClientHello recorded while it is polled.
+struct Scoped<'a, F> {
+    handshake: F,
+    verdict: Option<Verdict>,
+    hello: &'a mut Option<Hello>,
+}
+
+impl<F: Future + Unpin> Future for Scoped<'_, F> {
     type Output = (F::Output, Option<Verdict>);
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -75,12 +99,16 @@ impl<F: Future + Unpin> Future for Scoped<F> {
             slot.replace(Slot {
                 open: true,
                 verdict: None,
+                hello: None,
             })
         });
         let polled = Pin::new(&mut self.handshake).poll(cx);
         let ours = SLOT.with(|slot| slot.replace(outer));
         if ours.verdict.is_some() {
             self.verdict = ours.verdict;
+        }
+        if ours.hello.is_some() {
+            *self.hello = ours.hello;
         }
         match polled {
             Poll::Ready(out) => Poll::Ready((out, self.verdict.take())),
@@ -90,7 +118,8 @@ impl<F: Future + Unpin> Future for Scoped<F> {
 }
 
 /// Runs `handshake` for at most `deadline`. Returns its output and the identities the peer proved
-/// (`None` when it sent no certificate).
+/// (`None` when it sent no certificate). Sets `hello` once a server's resolver saw the ClientHello,
+/// whether the handshake then succeeds, fails or times out.
 ///
 /// # Errors
 ///
@@ -100,6 +129,7 @@ impl<F: Future + Unpin> Future for Scoped<F> {
 pub(crate) async fn drive<F, T>(
     handshake: F,
     deadline: Duration,
+    hello: &mut Option<Hello>,
 ) -> io::Result<(T, Option<Identities>)>
 where
     F: Future<Output = io::Result<T>> + Unpin,
@@ -107,6 +137,7 @@ where
     let scoped = Scoped {
         handshake,
         verdict: None,
+        hello,
     };
     match tokio::time::timeout(deadline, scoped).await {
         Err(_elapsed) => Err(io::Error::new(
@@ -173,22 +204,44 @@ mod tests {
     async fn verdicts_reach_the_driver_and_only_it() {
         let refusal = || Verdict::Refused(Error::NoCredentials);
         let failed = Records(Some(Err(io::Error::other("alert"))), refusal);
-        let err = drive(failed, DEFAULT_HANDSHAKE_TIMEOUT).await.unwrap_err();
+        let err = drive(failed, DEFAULT_HANDSHAKE_TIMEOUT, &mut None)
+            .await
+            .unwrap_err();
         let inner = err.get_ref().and_then(|e| e.downcast_ref::<Error>());
         assert!(matches!(inner, Some(Error::NoCredentials)), "{err}");
 
         // Outside a driver, a record goes nowhere, and the next driver starts empty.
         record(refusal());
         let plain = Records(Some(Ok(())), || Verdict::Refused(Error::NoRuntime));
-        let ((), ids) = drive(plain, DEFAULT_HANDSHAKE_TIMEOUT).await.unwrap();
+        let ((), ids) = drive(plain, DEFAULT_HANDSHAKE_TIMEOUT, &mut None)
+            .await
+            .unwrap();
         assert!(ids.is_none());
         SLOT.with(|slot| assert!(!slot.borrow().open && slot.borrow().verdict.is_none()));
     }
 
     #[tokio::test]
+    async fn a_hello_is_kept_through_a_timeout() {
+        struct Hears;
+        impl Future for Hears {
+            type Output = io::Result<()>;
+            fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                hello(Some("foo.example"));
+                Poll::Pending
+            }
+        }
+        let mut heard = None;
+        let err = drive(Hears, Duration::from_millis(10), &mut heard)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(heard.and_then(|h| h.sni).as_deref(), Some("foo.example"));
+    }
+
+    #[tokio::test]
     async fn the_deadline_is_a_typed_timeout() {
         let never = std::future::pending::<io::Result<()>>();
-        let err = drive(Box::pin(never), Duration::from_millis(10))
+        let err = drive(Box::pin(never), Duration::from_millis(10), &mut None)
             .await
             .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);

@@ -17,6 +17,7 @@
 //!   (X509-SVID), enforced on the workload's own certificate and inside both handshake sides.
 //! - [`trust`]: the mesh roots and the bundles of federated SPIFFE trust domains.
 //! - [`authz`]: which clients a server admits.
+//! - [`ready`]: the readiness answer a probe gives, each unmet condition named.
 //! - [`detect`]: reading a ClientHello's SNI to decide whether to terminate TLS.
 //! - `metrics` (feature `metrics`): Prometheus metrics of handshakes, credentials, detection and
 //!   the FIPS status.
@@ -71,6 +72,7 @@ mod io;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 mod provider;
+pub mod ready;
 pub mod server;
 pub mod trust;
 #[cfg(feature = "spiffe")]

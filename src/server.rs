@@ -27,7 +27,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::authz::{self, Policy, Refused};
 use crate::configs::{self, Configs, Derived};
-use crate::handshake::{self, Observer, DEFAULT_HANDSHAKE_TIMEOUT};
+use crate::handshake::{self, Hello, Observer, Seen, DEFAULT_HANDSHAKE_TIMEOUT};
 use crate::identity::{ClientId, NegotiatedProtocol};
 use crate::io::{Negotiated, PeerAddr};
 #[cfg(feature = "metrics")]
@@ -64,7 +64,7 @@ pub struct Server {
     deadline: Duration,
     /// The server config for the credentials in force, with the ALPN and policy above.
     config: Arc<Derived<Option<Arc<ServerConfig>>>>,
-    /// Where handshakes are recorded (feature `metrics`).
+    /// Where handshakes are reported: the log, and metrics if attached.
     observer: Observer,
 }
 
@@ -76,7 +76,7 @@ impl Server {
             policy: Arc::default(),
             deadline: DEFAULT_HANDSHAKE_TIMEOUT,
             config: Arc::new(Derived::new()),
-            observer: Observer::default(),
+            observer: Observer::server(),
         }
     }
 
@@ -137,7 +137,7 @@ impl Server {
     #[cfg(feature = "metrics")]
     pub fn with_metrics(self, metrics: Metrics) -> Server {
         Server {
-            observer: Observer::server(metrics),
+            observer: self.observer.clone().with_metrics(metrics),
             ..self
         }
     }
@@ -158,14 +158,28 @@ impl Server {
         I: AsyncRead + AsyncWrite + Unpin,
     {
         let started = self.observer.start();
-        let accepted = self.handshake(io).await;
+        let mut hello = None;
+        let accepted = self.handshake(io, &mut hello).await;
+        let seen = Seen {
+            sni: hello.as_ref().and_then(|h| h.sni.as_deref()),
+            hello: hello.is_some(),
+            peer: accepted
+                .as_ref()
+                .ok()
+                .and_then(|(_, io)| io.client_id.as_ref())
+                .map(|id| &id.0),
+        };
         let ended = accepted.as_ref().map(|(_, io)| &io.negotiated);
-        self.observer.finish(started, ended);
+        self.observer.finish(started, seen, ended);
         accepted
     }
 
-    /// [`Server::accept`], unobserved.
-    async fn handshake<I>(&self, io: I) -> io::Result<(ServerTls, ServerIo<I>)>
+    /// [`Server::accept`], unobserved; `hello` is set once the ClientHello is read.
+    async fn handshake<I>(
+        &self,
+        io: I,
+        hello: &mut Option<Hello>,
+    ) -> io::Result<(ServerTls, ServerIo<I>)>
     where
         I: AsyncRead + AsyncWrite + Unpin,
     {
@@ -184,14 +198,9 @@ impl Server {
             ));
         };
         let handshake = TlsAcceptor::from(config).accept(io);
-        let (io, proved) = match handshake::drive(handshake, self.deadline).await {
-            Ok(done) => done,
-            Err(error) => {
-                let error = unauthenticated(error);
-                tracing::debug!(%error, "handshake failed");
-                return Err(error);
-            }
-        };
+        let (io, proved) = handshake::drive(handshake, self.deadline, hello)
+            .await
+            .map_err(unauthenticated)?;
         let negotiated = Negotiated::from_state(io.get_ref().1);
         let client_id = proved.and_then(|ids| ids.all().first().cloned().map(ClientId));
         let tls = ServerTls::Established {

@@ -9,16 +9,14 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
 
-use super::failure;
 use super::labels::{BySide, Established, Failed, Finished, Side, Timed};
+use crate::handshake::outcome::algorithm_name as name;
 use crate::io::Negotiated;
 use crate::policy::{self, Algorithm};
 
-/// The `version`/`suite`/`group` label when the handshake agreed none (no group: a TLS 1.2 RSA
-/// key exchange, which meshtls does not offer).
-const NONE: &str = "none";
-/// The label for a wire id outside the policy table (never, with meshtls's own provider).
-const UNKNOWN: &str = "unknown";
+// The `version`/`suite`/`group` labels are `algorithm_name`'s: `none` when the handshake agreed
+// none (no group: a TLS 1.2 RSA key exchange, which meshtls does not offer), `unknown` for a wire
+// id outside the policy table (never, with meshtls's own provider).
 
 /// The histogram's buckets: 0.5 ms doubling to about 8 s.
 fn buckets() -> Histogram {
@@ -92,7 +90,7 @@ impl Handshakes {
     }
 
     pub(super) fn failed(&self, side: Side, error: &io::Error, took: Duration) {
-        let (reason, alert) = failure::classify(error);
+        let (reason, alert) = crate::handshake::outcome::classify(error);
         let labels = Failed {
             side,
             reason,
@@ -106,15 +104,6 @@ impl Handshakes {
         self.duration
             .get_or_create(&Timed { side, result })
             .observe(took.as_secs_f64());
-    }
-}
-
-/// The row's name; [`NONE`] when nothing was negotiated, [`UNKNOWN`] outside the table.
-fn name(row: Option<Option<&'static Algorithm>>) -> &'static str {
-    match row {
-        None => NONE,
-        Some(None) => UNKNOWN,
-        Some(Some(row)) => row.name,
     }
 }
 

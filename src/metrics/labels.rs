@@ -5,35 +5,7 @@ use std::fmt::Write as _;
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 
-/// Which end of a handshake this workload was.
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
-pub(crate) enum Side {
-    Client,
-    Server,
-}
-
-/// Why a handshake failed.
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
-pub(crate) enum Reason {
-    /// It did not finish by its deadline.
-    Timeout,
-    /// The peer sent a fatal alert (named in the `alert` label).
-    AlertReceived,
-    /// We sent a fatal alert for a protocol error of the peer's.
-    AlertSent,
-    /// Our verifier refused the peer's certificate (chain, the mesh's rules, identity).
-    IdentityRefused,
-    /// The server's authorization policy refused the client.
-    AuthorizationRefused,
-    /// The peer offered no version, suite, group or signature scheme we have.
-    NoCommonAlgorithm,
-    /// The server had no certificate yet.
-    NoCredentials,
-    /// The peer closed or reset the connection.
-    Closed,
-    /// Anything else (an I/O error, a config refused).
-    Other,
-}
+pub(crate) use crate::handshake::outcome::{Reason, Side};
 
 /// What [`crate::detect::detect`] said.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
@@ -75,31 +47,6 @@ pub(crate) enum Finished {
 }
 
 // === label values ===
-
-impl Side {
-    fn as_str(self) -> &'static str {
-        match self {
-            Side::Client => "client",
-            Side::Server => "server",
-        }
-    }
-}
-
-impl Reason {
-    fn as_str(self) -> &'static str {
-        match self {
-            Reason::Timeout => "timeout",
-            Reason::AlertReceived => "alert_received",
-            Reason::AlertSent => "alert_sent",
-            Reason::IdentityRefused => "identity_refused",
-            Reason::AuthorizationRefused => "authorization_refused",
-            Reason::NoCommonAlgorithm => "no_common_algorithm",
-            Reason::NoCredentials => "no_credentials",
-            Reason::Closed => "closed",
-            Reason::Other => "other",
-        }
-    }
-}
 
 impl Verdict {
     fn as_str(self) -> &'static str {

@@ -69,7 +69,6 @@ use prometheus_client::registry::Registry;
 use crate::detect::Detected;
 use crate::io::Negotiated;
 
-mod failure;
 mod handshakes;
 mod info;
 mod labels;

@@ -5,7 +5,7 @@
 //! certificate whose SPIFFE ID is in trust domain T verifies only against T's bundle when one is
 //! set, and then proves only that SPIFFE ID (T's CA does not vouch for mesh DNS names). Every other
 //! certificate (DNS identities, and SPIFFE IDs of a domain without a bundle of its own) verifies
-//! against the mesh roots, unless the mesh roots are one trust domain's bundle ([`RootsScope`]):
+//! against the mesh roots, unless the mesh roots are one trust domain's bundle (`RootsScope`):
 //! credentials from the SPIFFE Workload API are, and then a SPIFFE ID of a domain with no bundle
 //! has nothing to verify against and is refused. So a CA that is trusted for one domain can never
 //! issue identities of another.

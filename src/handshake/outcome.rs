@@ -1,5 +1,6 @@
-//! Why a handshake failed, read from the `io::Error` that `accept` or `connect` returned: a
-//! [`Reason`] and the alert that went with it, both from fixed sets.
+//! How a handshake ended, in fixed sets of names that the metrics and the handshake log share:
+//! which [`Side`] we were, and why it failed, read from the `io::Error` that `accept` or `connect`
+//! returned: a [`Reason`] and the alert that went with it.
 //!
 //! Our refusals carry our typed [`Error`]; the alert we sent for each is the one rustls derives
 //! from the rustls error our verifier returned (the same mapping, so the label says what went on
@@ -9,18 +10,92 @@ use std::io;
 
 use rustls::{AlertDescription, PeerIncompatible};
 
-use super::labels::Reason;
 use crate::authz::Refused;
 use crate::error::text::alert_name;
+use crate::policy::Algorithm;
 use crate::Error;
 
-/// The `alert` label when no alert was sent or received.
-pub(super) const NONE: &str = "none";
-/// The `alert` label for an alert without an RFC 8446 name, or one sent that rustls does not say.
-pub(super) const UNNAMED: &str = "unnamed";
+/// The alert name when no alert was sent or received.
+pub(crate) const NONE: &str = "none";
+/// The alert name for an alert without an RFC 8446 name, or one sent that rustls does not say.
+pub(crate) const UNNAMED: &str = "unnamed";
+
+/// The name of what was negotiated when it is outside the policy table.
+pub(crate) const UNKNOWN: &str = "unknown";
+
+/// The policy table's name of a negotiated version, suite or group: [`NONE`] when nothing was
+/// negotiated (`None`), [`UNKNOWN`] for an id outside the table (`Some(None)`).
+pub(crate) fn algorithm_name(row: Option<Option<&'static Algorithm>>) -> &'static str {
+    match row {
+        None => NONE,
+        Some(None) => UNKNOWN,
+        Some(Some(row)) => row.name,
+    }
+}
+
+/// Which end of a handshake this workload was.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub(crate) enum Side {
+    Client,
+    Server,
+}
+
+/// Why a handshake failed.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub(crate) enum Reason {
+    /// It did not finish by its deadline.
+    Timeout,
+    /// The peer sent a fatal alert (named in the `alert` label).
+    AlertReceived,
+    /// We sent a fatal alert for a protocol error of the peer's.
+    AlertSent,
+    /// Our verifier refused the peer's certificate (chain, the mesh's rules, identity).
+    IdentityRefused,
+    /// The server's authorization policy refused the client.
+    AuthorizationRefused,
+    /// The peer offered no version, suite, group or signature scheme we have.
+    NoCommonAlgorithm,
+    /// The server had no certificate yet.
+    NoCredentials,
+    /// The peer closed or reset the connection.
+    Closed,
+    /// Anything else (an I/O error, a config refused).
+    Other,
+}
+
+// === impl Side ===
+
+impl Side {
+    /// `client` or `server`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Side::Client => "client",
+            Side::Server => "server",
+        }
+    }
+}
+
+// === impl Reason ===
+
+impl Reason {
+    /// The reason's name, as the metrics label it and the handshake log writes it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Reason::Timeout => "timeout",
+            Reason::AlertReceived => "alert_received",
+            Reason::AlertSent => "alert_sent",
+            Reason::IdentityRefused => "identity_refused",
+            Reason::AuthorizationRefused => "authorization_refused",
+            Reason::NoCommonAlgorithm => "no_common_algorithm",
+            Reason::NoCredentials => "no_credentials",
+            Reason::Closed => "closed",
+            Reason::Other => "other",
+        }
+    }
+}
 
 /// The reason `error` ended a handshake, and the alert's name (or [`NONE`], [`UNNAMED`]).
-pub(super) fn classify(error: &io::Error) -> (Reason, &'static str) {
+pub(crate) fn classify(error: &io::Error) -> (Reason, &'static str) {
     if let Some(ours) = error.get_ref().and_then(|e| e.downcast_ref::<Error>()) {
         return ours_classified(ours);
     }
