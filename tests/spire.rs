@@ -15,6 +15,7 @@ use std::io;
 use std::time::{Duration, Instant, SystemTime};
 
 use meshtls::creds::{self, Fingerprint};
+use meshtls::ready::{Readiness, Unmet};
 use meshtls::workload_api::{Source, Status};
 use meshtls::{Credentials, Error};
 use rustls::pki_types::pem::PemObject;
@@ -164,6 +165,20 @@ async fn two_workloads_get_svids_and_talk_mtls() {
             "{id} trusts exactly the server's bundle"
         );
         assert!(served.bundles.is_empty(), "no federation: {served:?}");
+        // Readiness with the source: delivered, and the SVID outside the margin is ready; a
+        // margin longer than the SVID's life names it.
+        let now = SystemTime::now();
+        let report = Readiness::new(&rx)
+            .source(source)
+            .margin(Duration::from_secs(1))
+            .check(now);
+        assert!(report.ready && report.unmet.is_empty(), "{id}: {report}");
+        let year = Duration::from_secs(365 * 24 * 3600);
+        let report = Readiness::new(&rx).source(source).margin(year).check(now);
+        assert!(
+            !report.ready && matches!(report.unmet[..], [Unmet::CertificateExpiresSoon { .. }]),
+            "{id}: {report}"
+        );
     }
 }
 
