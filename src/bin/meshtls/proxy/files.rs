@@ -102,6 +102,7 @@ pub(super) fn load(
     let watcher = Watcher {
         paths: paths.clone(),
         seen,
+        unreadable: None,
     };
     Ok((store, rx, watcher))
 }
@@ -111,6 +112,8 @@ pub(super) fn load(
 pub(super) struct Watcher {
     paths: Paths,
     seen: Seen,
+    /// The read error last logged, while the files stay unreadable.
+    unreadable: Option<String>,
 }
 
 impl Watcher {
@@ -130,15 +133,20 @@ impl Watcher {
             Ok(Some(now)) => now,
             Ok(None) => return,
             Err(fail) => {
-                // Read errors are not counted per poll (a file being replaced is briefly absent);
-                // the old credentials stay in force.
-                log(&format!(
-                    "reload: cannot read the identity files: {}",
-                    fail.what
-                ));
+                // A file that stays unreadable is logged and counted once, not every poll; the
+                // credentials in force stay.
+                if self.unreadable.as_deref() != Some(fail.what.as_str()) {
+                    shared.reloads_refused.fetch_add(1, Ordering::Relaxed);
+                    log(&format!(
+                        "reload: cannot read the identity files: {}",
+                        fail.what
+                    ));
+                    self.unreadable = Some(fail.what);
+                }
                 return;
             }
         };
+        self.unreadable = None;
         if now == self.seen {
             return;
         }
@@ -152,7 +160,7 @@ impl Watcher {
             Err(refused) => {
                 shared.reloads_refused.fetch_add(1, Ordering::Relaxed);
                 log(&format!(
-                    "reload refused, the old credentials stay in force: {refused}"
+                    "reload refused, the certificate and key in force stay: {refused}"
                 ));
             }
         }
@@ -164,7 +172,8 @@ impl Watcher {
         Ok(read_pair(&self.paths)?.map(|(cert, key)| Seen { cert, key, roots }))
     }
 
-    /// Sets what changed. Roots go first (a new CA's bundle before its certificates); when the
+    /// Sets what changed; on error, what was set before the error (new roots, when the pair is
+    /// refused) stays. Roots go first (a new CA's bundle before its certificates); when the
     /// roots are refused because the old certificate does not chain to them (the last step of a CA
     /// rotation, done together with the certificate), the certificate goes first and the roots
     /// after it.

@@ -15,11 +15,14 @@ use std::time::SystemTime;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
 use super::{log, Shared};
+
+/// How long a status client may take to send its request head.
+const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// What the endpoint reads.
 #[derive(Clone)]
@@ -51,7 +54,10 @@ pub(super) async fn serve(listener: TcpListener, status: Status) {
                 let status = status.clone();
                 async move { Ok::<_, Infallible>(status.answer(&req)) }
             });
+            // A client that never finishes its request head is closed after HEADER_TIMEOUT.
             let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
                 .serve_connection(TokioIo::new(tcp), service);
             if let Err(e) = conn.await {
                 log(&format!("status connection: {e}"));
