@@ -183,6 +183,20 @@ fn rotation_through_a_data_symlink_drops_no_connection() {
         round_trip(client.listen, b"still").expect("after refusal"),
         b"still"
     );
+    // ..data pointing nowhere: the files cannot be read; counted once, not every poll.
+    let tmp = dir.0.join("..data_tmp");
+    std::os::unix::fs::symlink("..2026_missing", &tmp).expect("symlink");
+    std::fs::rename(&tmp, dir.0.join("..data")).expect("swap ..data");
+    assert!(eventually(Duration::from_secs(5), || {
+        count(&server.status(), "reloads", "refused") == 2
+    }));
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(count(&server.status(), "reloads", "refused"), 2);
+    assert_eq!(serial(&server), rotated);
+    assert_eq!(
+        round_trip(client.listen, b"unreadable").expect("with unreadable files"),
+        b"unreadable"
+    );
 }
 
 #[test]
@@ -337,4 +351,41 @@ fn status_endpoint_answers() {
             "{metrics}"
         );
     }
+}
+
+#[test]
+fn idle_and_connection_limits() {
+    let limits = ["--idle-timeout", "1s", "--max-connections", "1"];
+    let (server, client) = chain(upstream(echo), &limits);
+    // One connection held open (idle), the limit reached: the next one is closed by the server.
+    let mut held = TcpStream::connect(client.listen).expect("connect");
+    held.write_all(b"hi").unwrap();
+    let mut two = [0u8; 2];
+    held.read_exact(&mut two).expect("echo");
+    assert_eq!(
+        round_trip(client.listen, b"second").unwrap_or_default(),
+        b""
+    );
+    assert!(eventually(Duration::from_secs(5), || server
+        .log()
+        .contains("--max-connections reached")));
+    // Idle for over a second: the server proxy closes it, and the limit frees up.
+    held.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut rest = Vec::new();
+    assert_eq!(
+        held.read_to_end(&mut rest).expect("closed by the proxies"),
+        0
+    );
+    assert!(
+        eventually(Duration::from_secs(5), || server
+            .log()
+            .contains("idle timeout")),
+        "{}",
+        server.log()
+    );
+    // The server proxy frees the slot as its task ends, just after it closes.
+    assert!(eventually(Duration::from_secs(5), || {
+        round_trip(client.listen, b"third").is_ok_and(|back| back == b"third")
+    }));
 }
