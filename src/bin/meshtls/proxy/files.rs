@@ -82,10 +82,19 @@ pub(super) fn load(
     let roots = read(&paths.roots, "trust roots")?;
     let (mut store, rx) = creds::watch(id, name, &roots)
         .map_err(|e| Fail::new(format!("trust roots {}: {e}", paths.roots.display()), todo))?;
-    let (cert, key) = read_pair(paths)?.ok_or_else(|| {
+    // A swap under way at start: try again a few times, a poll apart.
+    let mut pair = read_pair(paths)?;
+    for _ in 0..3 {
+        if pair.is_some() {
+            break;
+        }
+        std::thread::sleep(POLL);
+        pair = read_pair(paths)?;
+    }
+    let (cert, key) = pair.ok_or_else(|| {
         Fail::new(
-            format!("{} changed while it was read", paths.cert.display()),
-            "start the proxy again",
+            format!("{} kept changing while it was read", paths.cert.display()),
+            "start the proxy again once the identity files are stable",
         )
     })?;
     set_pair(&mut store, &cert, &key).map_err(|e| {
