@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 mod cert;
 mod demo;
 mod probe;
+mod proxy;
 mod status;
 
 /// meshtls: mutual TLS for service meshes on AWS-LC (or the AWS-LC-FIPS 3.x module); audit tool.
@@ -55,6 +56,9 @@ enum Command {
         #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/certs"))]
         certs: PathBuf,
     },
+    /// A mesh sidecar: terminate mutual TLS to a local target (`server`), or originate it from
+    /// local plaintext (`client`), with the identity from PEM files reloaded when they change.
+    Proxy(proxy::Args),
 }
 
 /// A usage or I/O error: exit code 2.
@@ -115,6 +119,7 @@ fn main() -> ExitCode {
         } => cert::run(&chain, key.as_deref(), roots.as_deref(), id.as_deref()),
         Command::Probe(args) => probe::run(&args),
         Command::Demo { certs } => demo::run(&certs),
+        Command::Proxy(args) => proxy::run(args),
     };
     match result {
         Ok(report) => finish(report, cli.json),
