@@ -389,3 +389,69 @@ fn idle_and_connection_limits() {
         round_trip(client.listen, b"third").is_ok_and(|back| back == b"third")
     }));
 }
+
+/// The first line of `log` holding every one of `parts`.
+fn line_with<'a>(log: &'a str, parts: &[&str]) -> Option<&'a str> {
+    log.lines().find(|l| parts.iter().all(|p| l.contains(p)))
+}
+
+#[test]
+fn handshake_events_are_logged_at_the_chosen_level() {
+    let (server, client) = chain(upstream(echo), &["--log-level", "debug"]);
+    assert_eq!(
+        round_trip(client.listen, b"logged").expect("round trip"),
+        b"logged"
+    );
+    let ok = ["meshtls::handshake", "result=ok", "side=server"];
+    assert!(
+        eventually(Duration::from_secs(5), || line_with(&server.log(), &ok)
+            .is_some()),
+        "{}",
+        server.log()
+    );
+    let log = server.log();
+    let line = line_with(&log, &ok).unwrap();
+    println!("debug line: {line}");
+    assert!(line.contains(" DEBUG "), "{line}");
+    assert!(line.contains(&format!("peer={BAR}")), "{line}");
+    let suite = line
+        .split(' ')
+        .find_map(|f| f.strip_prefix("suite="))
+        .unwrap_or_else(|| panic!("no suite in {line}"));
+    assert!(
+        suite.starts_with("TLS13_") || suite.starts_with("TLS_"),
+        "{line}"
+    );
+    // The client proxy logs at the default level (info): no line for its successful handshake.
+    assert!(
+        !client.log().contains("meshtls::handshake"),
+        "{}",
+        client.log()
+    );
+
+    // Default level, bar refused by the policy: one warn line with the reason.
+    let refusing = Proxy::start("server", upstream(echo), &{
+        let mut args = identity("foo-ca1", FOO);
+        args.extend(["--allow-id".into(), FOO.into()]);
+        args
+    });
+    let mut args = identity("bar-ca1", BAR);
+    args.extend([
+        "--server-id".into(),
+        FOO.into(),
+        "--server-name".into(),
+        FOO.into(),
+    ]);
+    let refused = Proxy::start("client", refusing.listen, &args);
+    let _ = round_trip(refused.listen, b"refused");
+    let warn = ["meshtls::handshake", " WARN ", "result=failed", "reason="];
+    assert!(
+        eventually(Duration::from_secs(5), || line_with(&refusing.log(), &warn)
+            .is_some()),
+        "{}",
+        refusing.log()
+    );
+    let log = refusing.log();
+    println!("warn line: {}", line_with(&log, &warn).unwrap());
+    assert!(line_with(&log, &["result=ok"]).is_none(), "{log}");
+}

@@ -21,6 +21,7 @@ use crate::{Fail, Report};
 mod files;
 mod forward;
 mod idle;
+mod logging;
 mod status;
 
 /// `meshtls proxy` and its two modes.
@@ -77,6 +78,10 @@ struct Common {
     /// Serve /ready, /status and /metrics over plain HTTP on this address.
     #[arg(long)]
     status: Option<SocketAddr>,
+    /// The library's events on stderr at this level and above: handshake failures are `warn`,
+    /// handshakes that succeeded `debug`.
+    #[arg(long, value_enum, default_value = "info")]
+    log_level: logging::Level,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -193,6 +198,11 @@ fn policy(args: &ServerArgs) -> Result<Policy, Fail> {
 
 /// Runs the proxy until SIGTERM and the drain; the report says what it did.
 pub(crate) fn run(args: Args) -> Result<Report, Fail> {
+    let level = match &args.mode {
+        Mode::Server(s) => s.common.log_level,
+        Mode::Client(c) => c.common.log_level,
+    };
+    logging::init(level);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
