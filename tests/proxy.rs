@@ -455,3 +455,29 @@ fn handshake_events_are_logged_at_the_chosen_level() {
     println!("warn line: {}", line_with(&log, &warn).unwrap());
     assert!(line_with(&log, &["result=ok"]).is_none(), "{log}");
 }
+
+#[test]
+fn curl_through_both_proxies_to_an_http_server() {
+    let dir = TempDir::new("http");
+    let body = "served through two meshtls proxies\n";
+    std::fs::write(dir.0.join("hello.txt"), body).expect("write hello.txt");
+    let http = HttpServer::start(&dir.0);
+    let (server, client) = chain(http.addr, &[]);
+    let out = Command::new("/usr/bin/curl")
+        .args(["--silent", "--show-error", "--max-time", "20"])
+        .args(["--write-out", "\n%{http_code}"])
+        .arg(format!("http://{}/hello.txt", client.listen))
+        .output()
+        .expect("run curl");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "curl: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        server.log()
+    );
+    let (got, code) = stdout.rsplit_once('\n').expect("status code line");
+    assert_eq!(code, "200", "{stdout}");
+    assert_eq!(got, body, "{stdout}");
+    assert_eq!(server.status()["peers"][BAR], 1);
+}

@@ -249,3 +249,36 @@ pub fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     }
     check()
 }
+
+/// `python3 -m http.server` serving `dir` on a loopback port, killed on drop.
+pub struct HttpServer {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl HttpServer {
+    pub fn start(dir: &Path) -> HttpServer {
+        let addr = free_addr();
+        let child = Command::new("python3")
+            .args(["-m", "http.server", &addr.port().to_string()])
+            .args(["--bind", "127.0.0.1", "--directory"])
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start python3 -m http.server");
+        let server = HttpServer { child, addr };
+        assert!(
+            eventually(Duration::from_secs(10), || TcpStream::connect(addr).is_ok()),
+            "python3 -m http.server did not listen on {addr}"
+        );
+        server
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
