@@ -481,3 +481,48 @@ fn curl_through_both_proxies_to_an_http_server() {
     assert_eq!(got, body, "{stdout}");
     assert_eq!(server.status()["peers"][BAR], 1);
 }
+
+#[test]
+fn a_certificate_near_expiry_makes_the_proxy_unready_but_it_still_serves() {
+    let dir = TempDir::new("short-lived");
+    let (chain_pem, key_pem) = short_lived_leaf(&dir.0, FOO, Duration::from_secs(120));
+    let path = |p: &std::path::Path| p.to_string_lossy().into_owned();
+    let args: Vec<String> = vec![
+        "--cert".into(),
+        path(&chain_pem),
+        "--key".into(),
+        path(&key_pem),
+        "--roots".into(),
+        cert("roots.pem"),
+        "--id".into(),
+        FOO.into(),
+        "--ready-margin".into(),
+        "5m".into(),
+    ];
+    let server = Proxy::start("server", upstream(echo), &args);
+    let (code, body) = server.get("/ready");
+    println!("/ready answered {code}: {body}");
+    assert_eq!(code, 503, "{body}");
+    let not_after = server.status()["certificate"]["not_after"]
+        .as_str()
+        .expect("not_after")
+        .to_string();
+    let expected =
+        format!("not ready: the certificate expires at {not_after}, within the margin of 300s\n");
+    assert_eq!(body, expected);
+
+    let mut client_args = identity("bar-ca1", BAR);
+    client_args.extend([
+        "--server-id".into(),
+        FOO.into(),
+        "--server-name".into(),
+        FOO.into(),
+    ]);
+    let client = Proxy::start("client", server.listen, &client_args);
+    assert_eq!(client.get("/ready").0, 200);
+    for i in 0..3 {
+        let msg = format!("near expiry {i}");
+        let back = round_trip(client.listen, msg.as_bytes()).expect("round trip");
+        assert_eq!(back, msg.as_bytes(), "{}", server.log());
+    }
+}

@@ -120,6 +120,7 @@ pub(super) async fn run(args: Args) -> Result<Report, Fail> {
         let status = Status {
             shared: shared.clone(),
             rx: rx.clone(),
+            margin: common.ready_margin,
             #[cfg(feature = "metrics")]
             registry: Arc::new(registry),
         };

@@ -82,6 +82,9 @@ struct Common {
     /// handshakes that succeeded `debug`.
     #[arg(long, value_enum, default_value = "info")]
     log_level: logging::Level,
+    /// /ready answers 503 once the certificate served is this close to its notAfter.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    ready_margin: Duration,
 }
 
 #[derive(Debug, ClapArgs)]

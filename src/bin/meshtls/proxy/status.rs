@@ -31,6 +31,8 @@ pub(super) struct Status {
     pub(super) shared: Arc<Shared>,
     /// The credentials in force.
     pub(super) rx: meshtls::creds::Receiver,
+    /// How close to its notAfter the certificate may be while /ready says ready.
+    pub(super) margin: std::time::Duration,
     /// The registry meshtls's metrics are in.
     #[cfg(feature = "metrics")]
     pub(super) registry: Arc<prometheus_client::registry::Registry>,
@@ -106,7 +108,9 @@ impl Status {
     }
 
     fn ready(&self) -> Response<Full<Bytes>> {
-        let report = meshtls::ready::Readiness::new(&self.rx).check(SystemTime::now());
+        let report = meshtls::ready::Readiness::new(&self.rx)
+            .margin(self.margin)
+            .check(SystemTime::now());
         let draining = self.shared.draining.load(Ordering::Relaxed);
         if report.ready && !draining {
             return text(StatusCode::OK, "ready\n".into());
