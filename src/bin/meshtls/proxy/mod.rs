@@ -53,13 +53,18 @@ struct Common {
     target: String,
     /// PEM certificate chain, leaf first (reloaded when it changes).
     #[arg(long)]
-    cert: PathBuf,
+    cert: Option<PathBuf>,
     /// PEM private key of the leaf (reloaded when it changes).
     #[arg(long)]
-    key: PathBuf,
+    key: Option<PathBuf>,
     /// PEM trust anchors of the mesh (reloaded when they change).
     #[arg(long)]
-    roots: PathBuf,
+    roots: Option<PathBuf>,
+    /// The identity from the SPIFFE Workload API at this Unix socket (a SPIRE agent's) instead of
+    /// --cert/--key/--roots: the SVID for --id, the trust domain's bundle as the roots.
+    #[cfg(feature = "spiffe")]
+    #[arg(long, value_name = "PATH")]
+    spiffe_socket: Option<PathBuf>,
     /// This workload's identity (DNS-like name or SPIFFE URI); the certificate must carry it.
     #[arg(long)]
     id: String,
