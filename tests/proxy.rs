@@ -389,3 +389,140 @@ fn idle_and_connection_limits() {
         round_trip(client.listen, b"third").is_ok_and(|back| back == b"third")
     }));
 }
+
+/// The first line of `log` holding every one of `parts`.
+fn line_with<'a>(log: &'a str, parts: &[&str]) -> Option<&'a str> {
+    log.lines().find(|l| parts.iter().all(|p| l.contains(p)))
+}
+
+#[test]
+fn handshake_events_are_logged_at_the_chosen_level() {
+    let (server, client) = chain(upstream(echo), &["--log-level", "debug"]);
+    assert_eq!(
+        round_trip(client.listen, b"logged").expect("round trip"),
+        b"logged"
+    );
+    let ok = ["meshtls::handshake", "result=ok", "side=server"];
+    assert!(
+        eventually(Duration::from_secs(5), || line_with(&server.log(), &ok)
+            .is_some()),
+        "{}",
+        server.log()
+    );
+    let log = server.log();
+    let line = line_with(&log, &ok).unwrap();
+    println!("debug line: {line}");
+    assert!(line.contains(" DEBUG "), "{line}");
+    assert!(line.contains(&format!("peer={BAR}")), "{line}");
+    let suite = line
+        .split(' ')
+        .find_map(|f| f.strip_prefix("suite="))
+        .unwrap_or_else(|| panic!("no suite in {line}"));
+    assert!(
+        suite.starts_with("TLS13_") || suite.starts_with("TLS_"),
+        "{line}"
+    );
+    // The client proxy logs at the default level (info): no line for its successful handshake.
+    assert!(
+        !client.log().contains("meshtls::handshake"),
+        "{}",
+        client.log()
+    );
+
+    // Default level, bar refused by the policy: one warn line with the reason.
+    let refusing = Proxy::start("server", upstream(echo), &{
+        let mut args = identity("foo-ca1", FOO);
+        args.extend(["--allow-id".into(), FOO.into()]);
+        args
+    });
+    let mut args = identity("bar-ca1", BAR);
+    args.extend([
+        "--server-id".into(),
+        FOO.into(),
+        "--server-name".into(),
+        FOO.into(),
+    ]);
+    let refused = Proxy::start("client", refusing.listen, &args);
+    let _ = round_trip(refused.listen, b"refused");
+    let warn = ["meshtls::handshake", " WARN ", "result=failed", "reason="];
+    assert!(
+        eventually(Duration::from_secs(5), || line_with(&refusing.log(), &warn)
+            .is_some()),
+        "{}",
+        refusing.log()
+    );
+    let log = refusing.log();
+    println!("warn line: {}", line_with(&log, &warn).unwrap());
+    assert!(line_with(&log, &["result=ok"]).is_none(), "{log}");
+}
+
+#[test]
+fn curl_through_both_proxies_to_an_http_server() {
+    let dir = TempDir::new("http");
+    let body = "served through two meshtls proxies\n";
+    std::fs::write(dir.0.join("hello.txt"), body).expect("write hello.txt");
+    let http = HttpServer::start(&dir.0);
+    let (server, client) = chain(http.addr, &[]);
+    let out = Command::new("/usr/bin/curl")
+        .args(["--silent", "--show-error", "--max-time", "20"])
+        .args(["--write-out", "\n%{http_code}"])
+        .arg(format!("http://{}/hello.txt", client.listen))
+        .output()
+        .expect("run curl");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "curl: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        server.log()
+    );
+    let (got, code) = stdout.rsplit_once('\n').expect("status code line");
+    assert_eq!(code, "200", "{stdout}");
+    assert_eq!(got, body, "{stdout}");
+    assert_eq!(server.status()["peers"][BAR], 1);
+}
+
+#[test]
+fn a_certificate_near_expiry_makes_the_proxy_unready_but_it_still_serves() {
+    let dir = TempDir::new("short-lived");
+    let (chain_pem, key_pem) = short_lived_leaf(&dir.0, FOO, Duration::from_secs(120));
+    let path = |p: &std::path::Path| p.to_string_lossy().into_owned();
+    let args: Vec<String> = vec![
+        "--cert".into(),
+        path(&chain_pem),
+        "--key".into(),
+        path(&key_pem),
+        "--roots".into(),
+        cert("roots.pem"),
+        "--id".into(),
+        FOO.into(),
+        "--ready-margin".into(),
+        "5m".into(),
+    ];
+    let server = Proxy::start("server", upstream(echo), &args);
+    let (code, body) = server.get("/ready");
+    println!("/ready answered {code}: {body}");
+    assert_eq!(code, 503, "{body}");
+    let not_after = server.status()["certificate"]["not_after"]
+        .as_str()
+        .expect("not_after")
+        .to_string();
+    let expected =
+        format!("not ready: the certificate expires at {not_after}, within the margin of 300s\n");
+    assert_eq!(body, expected);
+
+    let mut client_args = identity("bar-ca1", BAR);
+    client_args.extend([
+        "--server-id".into(),
+        FOO.into(),
+        "--server-name".into(),
+        FOO.into(),
+    ]);
+    let client = Proxy::start("client", server.listen, &client_args);
+    assert_eq!(client.get("/ready").0, 200);
+    for i in 0..3 {
+        let msg = format!("near expiry {i}");
+        let back = round_trip(client.listen, msg.as_bytes()).expect("round trip");
+        assert_eq!(back, msg.as_bytes(), "{}", server.log());
+    }
+}

@@ -249,3 +249,149 @@ pub fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     }
     check()
 }
+
+/// `python3 -m http.server` serving `dir` on a loopback port, killed on drop.
+pub struct HttpServer {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl HttpServer {
+    pub fn start(dir: &Path) -> HttpServer {
+        let addr = free_addr();
+        let child = Command::new("python3")
+            .args(["-m", "http.server", &addr.port().to_string()])
+            .args(["--bind", "127.0.0.1", "--directory"])
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start python3 -m http.server");
+        let server = HttpServer { child, addr };
+        assert!(
+            eventually(Duration::from_secs(10), || TcpStream::connect(addr).is_ok()),
+            "python3 -m http.server did not listen on {addr}"
+        );
+        server
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `secs` after the Unix epoch as openssl's `YYYYMMDDHHMMSSZ` (by `date -u`).
+fn openssl_time(secs: u64) -> String {
+    let out = Command::new("date")
+        .args(["-u", "-d", &format!("@{secs}"), "+%Y%m%d%H%M%SZ"])
+        .output()
+        .expect("run date");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn openssl(args: &[&str], dir: &Path) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A P-256 leaf for DNS identity `id`, signed by certs/ca1 (so it chains to roots.pem), valid
+/// from a minute ago until `lifetime` from now, with the same extensions as certs/gen.sh's
+/// leaves: (chain path, key path) in `dir`.
+pub fn short_lived_leaf(dir: &Path, id: &str, lifetime: Duration) -> (PathBuf, PathBuf) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let (start, end) = (
+        openssl_time(now - 60),
+        openssl_time(now + lifetime.as_secs()),
+    );
+    std::fs::create_dir_all(dir.join("newcerts")).expect("mkdir newcerts");
+    std::fs::write(dir.join("index.txt"), "").expect("index.txt");
+    std::fs::write(
+        dir.join("ca.cnf"),
+        "[ca]\ndefault_ca = test_ca\n\
+         [test_ca]\ndatabase = index.txt\nnew_certs_dir = newcerts\nserial = serial\nunique_subject = no\n\
+         copy_extensions = none\npolicy = policy_any\ndefault_md = sha256\n\
+         [policy_any]\ncommonName = supplied\n",
+    )
+    .expect("ca.cnf");
+    std::fs::write(
+        dir.join("leaf.ext"),
+        format!(
+            "[leaf]\nbasicConstraints = critical, CA:FALSE\n\
+             keyUsage = critical, digitalSignature\n\
+             extendedKeyUsage = serverAuth, clientAuth\n\
+             subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always\n\
+             subjectAltName = DNS:{id}\n"
+        ),
+    )
+    .expect("leaf.ext");
+    openssl(
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            "leaf.key.pem",
+        ],
+        dir,
+    );
+    let subj = format!("/CN={id}");
+    openssl(
+        &[
+            "req",
+            "-new",
+            "-key",
+            "leaf.key.pem",
+            "-subj",
+            &subj,
+            "-out",
+            "leaf.csr",
+        ],
+        dir,
+    );
+    let (ca_cert, ca_key) = (cert("ca1.crt.pem"), cert("ca1.key.pem"));
+    openssl(
+        &[
+            "ca",
+            "-config",
+            "ca.cnf",
+            "-batch",
+            "-notext",
+            "-rand_serial",
+            "-cert",
+            &ca_cert,
+            "-keyfile",
+            &ca_key,
+            "-in",
+            "leaf.csr",
+            "-out",
+            "leaf.crt.pem",
+            "-startdate",
+            &start,
+            "-enddate",
+            &end,
+            "-extfile",
+            "leaf.ext",
+            "-extensions",
+            "leaf",
+        ],
+        dir,
+    );
+    (dir.join("leaf.crt.pem"), dir.join("leaf.key.pem"))
+}

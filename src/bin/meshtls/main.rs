@@ -58,7 +58,7 @@ enum Command {
     },
     /// A mesh sidecar: terminate mutual TLS to a local target (`server`), or originate it from
     /// local plaintext (`client`), with the identity from PEM files reloaded when they change.
-    Proxy(proxy::Args),
+    Proxy(Box<proxy::Args>),
 }
 
 /// A usage or I/O error: exit code 2.
@@ -119,7 +119,7 @@ fn main() -> ExitCode {
         } => cert::run(&chain, key.as_deref(), roots.as_deref(), id.as_deref()),
         Command::Probe(args) => probe::run(&args),
         Command::Demo { certs } => demo::run(&certs),
-        Command::Proxy(args) => proxy::run(args),
+        Command::Proxy(args) => proxy::run(*args),
     };
     match result {
         Ok(report) => finish(report, cli.json),

@@ -42,6 +42,110 @@ fn bad_arg(flag: &str, value: &str, e: impl std::fmt::Display) -> Fail {
     )
 }
 
+/// Where the identity comes from, as the flags say.
+enum Identity {
+    /// --cert, --key, --roots.
+    Files(Paths),
+    /// --spiffe-socket: the Workload API at this socket.
+    #[cfg(feature = "spiffe")]
+    Workload(std::path::PathBuf),
+}
+
+/// What keeps the credentials current.
+enum Feed {
+    /// The file watcher and the store it updates.
+    Files(Box<(meshtls::creds::Store, files::Watcher)>),
+    /// The Workload API source (its task stops when the last clone is dropped).
+    #[cfg(feature = "spiffe")]
+    Workload(Arc<meshtls::workload_api::Source>),
+}
+
+impl Identity {
+    /// The files, or (feature `spiffe`) the socket: exactly one of the two.
+    fn of(common: &Common) -> Result<Self, Fail> {
+        let files = [&common.cert, &common.key, &common.roots];
+        let given = files.iter().filter(|f| f.is_some()).count();
+        #[cfg(feature = "spiffe")]
+        if let Some(socket) = &common.spiffe_socket {
+            if given > 0 {
+                return Err(Fail::new(
+                    "--spiffe-socket and --cert/--key/--roots both give the identity",
+                    "pass either --spiffe-socket or all of --cert, --key and --roots",
+                ));
+            }
+            return Ok(Identity::Workload(socket.clone()));
+        }
+        match (&common.cert, &common.key, &common.roots) {
+            (Some(cert), Some(key), Some(roots)) => Ok(Identity::Files(Paths {
+                cert: cert.clone(),
+                key: key.clone(),
+                roots: roots.clone(),
+            })),
+            _ => Err(Fail::new(
+                if given == 0 {
+                    "no identity: --cert, --key and --roots are missing"
+                } else {
+                    "--cert, --key and --roots go together"
+                },
+                if cfg!(feature = "spiffe") {
+                    "pass all of --cert, --key and --roots, or --spiffe-socket"
+                } else {
+                    "pass all of --cert, --key and --roots"
+                },
+            )),
+        }
+    }
+}
+
+/// Starts the Workload API source at `socket` for SPIFFE ID `id` and waits (up to `wait`) for its
+/// first credentials.
+#[cfg(feature = "spiffe")]
+async fn workload(
+    socket: &std::path::Path,
+    id: meshtls::Id,
+    name: meshtls::ServerName,
+    wait: Duration,
+    #[cfg(feature = "metrics")] metrics: meshtls::metrics::Metrics,
+) -> Result<(meshtls::creds::Receiver, Arc<meshtls::workload_api::Source>), Fail> {
+    use meshtls::workload_api::{Config, Source};
+    let meshtls::Id::Uri(spiffe_id) = id else {
+        return Err(bad_arg(
+            "id",
+            &id.to_string(),
+            "--spiffe-socket needs a spiffe:// --id",
+        ));
+    };
+    let config = Config::new(name)
+        .endpoint(format!("unix://{}", socket.display()))
+        .id(spiffe_id);
+    #[cfg(feature = "metrics")]
+    let config = config.metrics(metrics);
+    let source = Source::spawn(config)
+        .map_err(|e| Fail::new(format!("Workload API: {e}"), "report this as a bug"))?;
+    let wait = wait.max(Duration::from_secs(30));
+    let rx = match tokio::time::timeout(wait, source.ready()).await {
+        Ok(Ok(rx)) => rx,
+        Ok(Err(e)) => {
+            return Err(Fail::new(
+                format!("Workload API: {e}"),
+                "report this as a bug",
+            ))
+        }
+        Err(_) => {
+            let status = source.status();
+            let last = status.last_error.unwrap_or_else(|| "no answer".into());
+            return Err(Fail::new(
+                format!(
+                    "Workload API at {}: no credentials within {wait:?}: {last}",
+                    socket.display()
+                ),
+                "check that the agent runs, serves this workload an SVID for --id, and that the socket path is right",
+            ));
+        }
+    };
+    Ok((rx, Arc::new(source)))
+}
+
 /// Sets the proxy up, serves until SIGTERM, drains.
 pub(super) async fn run(args: Args) -> Result<Report, Fail> {
     let (common, name) = match &args.mode {
@@ -59,20 +163,35 @@ pub(super) async fn run(args: Args) -> Result<Report, Fail> {
             format!("{e} (a SPIFFE --id needs a DNS-like --name)"),
         )
     })?;
-    let paths = Paths {
-        cert: common.cert.clone(),
-        key: common.key.clone(),
-        roots: common.roots.clone(),
-    };
-    let (store, rx, watcher) = files::load(&paths, id, name)?;
+    let identity = Identity::of(common)?;
     let shared = Arc::new(Shared::default());
 
     #[cfg(feature = "metrics")]
     let mut registry = prometheus_client::registry::Registry::default();
     #[cfg(feature = "metrics")]
     let metrics = meshtls::metrics::Metrics::register(&mut registry);
-    #[cfg(feature = "metrics")]
-    let store = store.with_metrics(metrics.clone());
+
+    let (rx, feed) = match identity {
+        Identity::Files(paths) => {
+            let (store, rx, watcher) = files::load(&paths, id, name)?;
+            #[cfg(feature = "metrics")]
+            let store = store.with_metrics(metrics.clone());
+            (rx, Feed::Files(Box::new((store, watcher))))
+        }
+        #[cfg(feature = "spiffe")]
+        Identity::Workload(socket) => {
+            let (rx, source) = workload(
+                &socket,
+                id,
+                name,
+                common.handshake_timeout,
+                #[cfg(feature = "metrics")]
+                metrics.clone(),
+            )
+            .await?;
+            (rx, Feed::Workload(source))
+        }
+    };
 
     let side = match &args.mode {
         Mode::Server(s) => {
@@ -120,13 +239,28 @@ pub(super) async fn run(args: Args) -> Result<Report, Fail> {
         let status = Status {
             shared: shared.clone(),
             rx: rx.clone(),
+            margin: common.ready_margin,
+            #[cfg(feature = "spiffe")]
+            source: match &feed {
+                Feed::Workload(source) => Some(source.clone()),
+                Feed::Files(..) => None,
+            },
             #[cfg(feature = "metrics")]
             registry: Arc::new(registry),
         };
         tokio::spawn(status::serve(status_listener, status));
         log(&format!("status on http://{addr}"));
     }
-    tokio::spawn(watcher.run(store, shared.clone()));
+    // A Workload API source's task runs as long as this holds it, to the end of this function.
+    let _source: Option<Feed> = match feed {
+        Feed::Files(files) => {
+            let (store, watcher) = *files;
+            tokio::spawn(watcher.run(store, shared.clone()));
+            None
+        }
+        #[cfg(feature = "spiffe")]
+        workload @ Feed::Workload(_) => Some(workload),
+    };
     let mode = match side {
         Side::Server(_) => "server",
         Side::Client(_) => "client",

@@ -21,6 +21,7 @@ use crate::{Fail, Report};
 mod files;
 mod forward;
 mod idle;
+mod logging;
 mod status;
 
 /// `meshtls proxy` and its two modes.
@@ -52,13 +53,18 @@ struct Common {
     target: String,
     /// PEM certificate chain, leaf first (reloaded when it changes).
     #[arg(long)]
-    cert: PathBuf,
+    cert: Option<PathBuf>,
     /// PEM private key of the leaf (reloaded when it changes).
     #[arg(long)]
-    key: PathBuf,
+    key: Option<PathBuf>,
     /// PEM trust anchors of the mesh (reloaded when they change).
     #[arg(long)]
-    roots: PathBuf,
+    roots: Option<PathBuf>,
+    /// The identity from the SPIFFE Workload API at this Unix socket (a SPIRE agent's) instead of
+    /// --cert/--key/--roots: the SVID for --id, the trust domain's bundle as the roots.
+    #[cfg(feature = "spiffe")]
+    #[arg(long, value_name = "PATH")]
+    spiffe_socket: Option<PathBuf>,
     /// This workload's identity (DNS-like name or SPIFFE URI); the certificate must carry it.
     #[arg(long)]
     id: String,
@@ -77,6 +83,13 @@ struct Common {
     /// Serve /ready, /status and /metrics over plain HTTP on this address.
     #[arg(long)]
     status: Option<SocketAddr>,
+    /// The library's events on stderr at this level and above: handshake failures are `warn`,
+    /// handshakes that succeeded `debug`.
+    #[arg(long, value_enum, default_value = "info")]
+    log_level: logging::Level,
+    /// /ready answers 503 once the certificate served is this close to its notAfter.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    ready_margin: Duration,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -193,6 +206,11 @@ fn policy(args: &ServerArgs) -> Result<Policy, Fail> {
 
 /// Runs the proxy until SIGTERM and the drain; the report says what it did.
 pub(crate) fn run(args: Args) -> Result<Report, Fail> {
+    let level = match &args.mode {
+        Mode::Server(s) => s.common.log_level,
+        Mode::Client(c) => c.common.log_level,
+    };
+    logging::init(level);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -31,6 +31,11 @@ pub(super) struct Status {
     pub(super) shared: Arc<Shared>,
     /// The credentials in force.
     pub(super) rx: meshtls::creds::Receiver,
+    /// How close to its notAfter the certificate may be while /ready says ready.
+    pub(super) margin: std::time::Duration,
+    /// The Workload API source feeding `rx`, if it is one (/ready asks whether it delivered).
+    #[cfg(feature = "spiffe")]
+    pub(super) source: Option<Arc<meshtls::workload_api::Source>>,
     /// The registry meshtls's metrics are in.
     #[cfg(feature = "metrics")]
     pub(super) registry: Arc<prometheus_client::registry::Registry>,
@@ -106,7 +111,13 @@ impl Status {
     }
 
     fn ready(&self) -> Response<Full<Bytes>> {
-        let report = meshtls::ready::Readiness::new(&self.rx).check(SystemTime::now());
+        let readiness = meshtls::ready::Readiness::new(&self.rx).margin(self.margin);
+        #[cfg(feature = "spiffe")]
+        let readiness = match &self.source {
+            Some(source) => readiness.source(source),
+            None => readiness,
+        };
+        let report = readiness.check(SystemTime::now());
         let draining = self.shared.draining.load(Ordering::Relaxed);
         if report.ready && !draining {
             return text(StatusCode::OK, "ready\n".into());
