@@ -88,6 +88,15 @@ pub(crate) static HMAC_SHA384: Hmac = Hmac(&lc_hmac::HMAC_SHA384);
 
 // === impl Hmac ===
 
+impl Hmac {
+    /// One HMAC of `message` under `key`, with the key on the stack: for a key used once (TLS
+    /// 1.3's Finished MACs), where [`hmac::Hmac::with_key`] would box a key of about 1 KiB.
+    pub(crate) fn sign_once(&self, key: &[u8], message: &[u8]) -> hmac::Tag {
+        let key = lc_hmac::Key::new(*self.0, key);
+        hmac::Tag::new(lc_hmac::sign(&key, message).as_ref())
+    }
+}
+
 impl hmac::Hmac for Hmac {
     fn with_key(&self, key: &[u8]) -> Box<dyn hmac::Key> {
         Box::new(Key(lc_hmac::Key::new(*self.0, key)))

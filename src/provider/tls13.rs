@@ -106,8 +106,7 @@ impl RustlsHkdf for Hkdf {
     }
 
     fn hmac_sign(&self, key: &OkmBlock, message: &[u8]) -> hmac::Tag {
-        use rustls::crypto::hmac::Hmac as _;
-        self.hmac.with_key(key.as_ref()).sign(&[message])
+        self.hmac.sign_once(key.as_ref(), message)
     }
 
     fn fips(&self) -> bool {
