@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types;
 use rustls::ClientConfig;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -76,15 +77,18 @@ impl ClientTls {
 #[derive(Clone, Debug)]
 pub struct NewClient {
     rx: watch::Receiver<Arc<Configs>>,
+    /// The groups and suites offered.
+    provider: Arc<CryptoProvider>,
     deadline: Duration,
     confirmation: Confirmation,
     observer: Observer,
 }
 
 impl NewClient {
-    pub(crate) fn new(rx: watch::Receiver<Arc<Configs>>) -> Self {
+    pub(crate) fn new(rx: watch::Receiver<Arc<Configs>>, provider: Arc<CryptoProvider>) -> Self {
         Self {
             rx,
+            provider,
             deadline: DEFAULT_HANDSHAKE_TIMEOUT,
             confirmation: Confirmation::Await,
             observer: Observer::client(),
@@ -126,6 +130,7 @@ impl NewClient {
             .collect();
         Connect {
             rx: self.rx.clone(),
+            provider: self.provider.clone(),
             sni,
             accept: accept.into(),
             alpn: target
@@ -147,6 +152,8 @@ impl NewClient {
 #[derive(Clone, Debug)]
 pub struct Connect {
     rx: watch::Receiver<Arc<Configs>>,
+    /// The groups and suites offered.
+    provider: Arc<CryptoProvider>,
     /// The SNI, or the name rustls refused as one.
     sni: Result<pki_types::ServerName<'static>, Arc<String>>,
     /// The identities the server may prove, the target's first.
@@ -229,7 +236,7 @@ impl Connect {
         let config = self
             .config
             .get(&configs, |c| {
-                configs::client(c, self.accept.clone(), &self.alpn).map(Arc::new)
+                configs::client(c, &self.provider, self.accept.clone(), &self.alpn).map(Arc::new)
             })
             .map_err(io::Error::other)?;
         let confirmation = self.confirmation;

@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use rustls::client::{ResolvesClientCert, Resumption};
+use rustls::crypto::CryptoProvider;
 use rustls::server::{ClientHello, ResolvesServerCert, StoresServerSessions};
 use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, ServerConfig, SignatureScheme};
@@ -92,9 +93,11 @@ impl ResolvesClientCert for Certified {
     }
 }
 
-/// A client config on `configs`: the server must prove one of `accept`; `alpn` offered.
+/// A client config on `configs` and `provider` (the groups and suites offered): the server must
+/// prove one of `accept`; `alpn` offered.
 pub(crate) fn client(
     configs: &Configs,
+    provider: &Arc<CryptoProvider>,
     accept: Arc<[ServerId]>,
     alpn: &[Vec<u8>],
 ) -> Result<ClientConfig, Error> {
@@ -102,7 +105,7 @@ pub(crate) fn client(
         trust: configs.trust.clone(),
         accept,
     };
-    let builder = ClientConfig::builder_with_provider(crate::provider())
+    let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(Error::config)?
         .dangerous()
@@ -117,10 +120,11 @@ pub(crate) fn client(
     Ok(config)
 }
 
-/// A server config on `configs` presenting the workload's certificate, admitting clients by
+/// A server config on `configs` and `provider` (the groups and suites accepted) presenting the workload's certificate, admitting clients by
 /// `policy`; `alpn` accepted. `None` while there is no certificate.
 pub(crate) fn server(
     configs: &Configs,
+    provider: &Arc<CryptoProvider>,
     policy: Arc<authz::Shared>,
     alpn: &[Vec<u8>],
 ) -> Result<Option<ServerConfig>, Error> {
@@ -131,7 +135,7 @@ pub(crate) fn server(
         trust: configs.trust.clone(),
         policy,
     };
-    let mut config = ServerConfig::builder_with_provider(crate::provider())
+    let mut config = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(Error::config)?
         .with_client_cert_verifier(Arc::new(verifier))
@@ -243,9 +247,10 @@ mod tests {
     fn no_resumption_one_unusable_ticket_no_key_log_no_extraction_tls13_only() {
         let configs = configs();
         let id: ServerId = ServerId("foo.ns1".parse().unwrap());
-        let client = client(&configs, Arc::from(vec![id]), &[b"h2".to_vec()]).unwrap();
+        let ours = crate::provider();
+        let client = client(&configs, &ours, Arc::from(vec![id]), &[b"h2".to_vec()]).unwrap();
         let policy = Arc::new(authz::Shared::default());
-        let server = server(&configs, policy, &[]).unwrap().unwrap();
+        let server = server(&configs, &ours, policy, &[]).unwrap().unwrap();
 
         assert_eq!(
             format!("{:?}", client.resumption),

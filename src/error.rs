@@ -142,6 +142,24 @@ pub enum Error {
         source: rustls::Error,
     },
 
+    /// An empty list of groups or suites was chosen ([`crate::policy::Offer`]).
+    #[error("no {kind} chosen: the list must name at least one")]
+    NoAlgorithms {
+        /// Which kind of algorithm.
+        kind: crate::policy::Kind,
+    },
+
+    /// A group or suite was chosen that this build cannot offer ([`crate::policy::Offer`]).
+    #[error("{kind} {name} cannot be chosen: {reason}")]
+    AlgorithmUnavailable {
+        /// Which kind of algorithm.
+        kind: crate::policy::Kind,
+        /// As the caller named it.
+        name: String,
+        /// Why not.
+        reason: &'static str,
+    },
+
     /// rustls refused a configuration.
     #[error("TLS configuration refused: {reason}")]
     Config {

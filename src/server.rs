@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use rustls::crypto::CryptoProvider;
 use rustls::ServerConfig;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::watch;
@@ -58,6 +59,8 @@ pub enum ServerTls {
 #[derive(Clone, Debug)]
 pub struct Server {
     rx: watch::Receiver<Arc<Configs>>,
+    /// The groups and suites accepted.
+    provider: Arc<CryptoProvider>,
     alpn: Arc<[Vec<u8>]>,
     /// Shared by this server's clones: [`Server::set_policy`] on one changes them all.
     policy: Arc<authz::Shared>,
@@ -69,9 +72,10 @@ pub struct Server {
 }
 
 impl Server {
-    pub(crate) fn new(rx: watch::Receiver<Arc<Configs>>) -> Self {
+    pub(crate) fn new(rx: watch::Receiver<Arc<Configs>>, provider: Arc<CryptoProvider>) -> Self {
         Self {
             rx,
+            provider,
             alpn: Arc::new([]),
             policy: Arc::default(),
             deadline: DEFAULT_HANDSHAKE_TIMEOUT,
@@ -188,7 +192,10 @@ impl Server {
         let config = self
             .config
             .get(&configs, |c| {
-                Ok(configs::server(c, self.policy.clone(), &self.alpn)?.map(Arc::new))
+                Ok(
+                    configs::server(c, &self.provider, self.policy.clone(), &self.alpn)?
+                        .map(Arc::new),
+                )
             })
             .map_err(io::Error::other)?;
         let Some(config) = config else {

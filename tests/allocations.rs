@@ -7,14 +7,13 @@
 //! `tests/kat_kdf.rs` checks the MACs' values against RFC 8448.
 
 use rustls::crypto::tls13::OkmBlock;
-use rustls::SupportedCipherSuite;
 
 #[test]
 fn finished_macs_do_not_allocate() {
     let provider = meshtls::provider();
     let mut checked = 0;
     for suite in &provider.cipher_suites {
-        let SupportedCipherSuite::Tls13(suite) = suite else {
+        let Some(suite) = suite.tls13() else {
             continue;
         };
         let hkdf = suite.hkdf_provider;

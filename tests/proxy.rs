@@ -526,3 +526,57 @@ fn a_certificate_near_expiry_makes_the_proxy_unready_but_it_still_serves() {
         assert_eq!(back, msg.as_bytes(), "{}", server.log());
     }
 }
+
+#[test]
+fn groups_and_suites_flags_restrict_what_both_proxies_negotiate() {
+    let restrict = [
+        "--groups",
+        "secp256r1",
+        "--suites",
+        "TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384",
+    ];
+    let mut args = identity("foo-ca1", FOO);
+    args.extend(["--log-level", "debug"].iter().map(|s| s.to_string()));
+    args.extend(restrict.iter().map(|s| s.to_string()));
+    let server = Proxy::start("server", upstream(echo), &args);
+    let mut args = identity("bar-ca1", BAR);
+    args.extend(["--server-id", FOO, "--server-name", FOO].map(String::from));
+    args.extend(restrict.iter().map(|s| s.to_string()));
+    let client = Proxy::start("client", server.listen, &args);
+    assert_eq!(
+        round_trip(client.listen, b"p256").expect("round trip"),
+        b"p256"
+    );
+    let ok = ["meshtls::handshake", "result=ok", "side=server"];
+    assert!(
+        eventually(Duration::from_secs(5), || line_with(&server.log(), &ok)
+            .is_some()),
+        "{}",
+        server.log()
+    );
+    let log = server.log();
+    let line = line_with(&log, &ok).unwrap();
+    assert!(line.contains("group=secp256r1"), "{line}");
+    assert!(line.contains("suite=TLS_AES_128_GCM_SHA256"), "{line}");
+
+    // An unknown or unavailable group, or an empty list, is a usage error.
+    let x25519_refused = cfg!(feature = "fips");
+    for (groups, refused) in [("nope", true), ("", true), ("x25519", x25519_refused)] {
+        if !refused {
+            continue;
+        }
+        let mut args: Vec<String> = ["proxy", "server", "--listen", "127.0.0.1:0", "--target"]
+            .map(String::from)
+            .to_vec();
+        args.push("127.0.0.1:9".into());
+        args.extend(identity("foo-ca1", FOO));
+        args.extend(["--groups".into(), groups.into()]);
+        let out = Command::new(env!("CARGO_BIN_EXE_meshtls"))
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--groups {groups:?}: {err}");
+        assert!(err.contains("--groups"), "{err}");
+    }
+}

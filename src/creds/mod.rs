@@ -13,6 +13,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::sign::{CertifiedKey, SigningKey};
 use tokio::sync::watch as chan;
@@ -22,6 +23,7 @@ use crate::configs::{self, Certified, Configs};
 use crate::identity::{self, Credentials, DerX509, Id, ServerId, ServerName, TrustDomain};
 #[cfg(feature = "metrics")]
 use crate::metrics::Metrics;
+use crate::policy::Offer;
 use crate::server::Server;
 use crate::trust::{RootsScope, Trust};
 use crate::Error;
@@ -92,6 +94,7 @@ pub fn watch_roots(
         local_id,
         server_name,
         rx,
+        provider: crate::provider(),
     };
     Ok((store, rx))
 }
@@ -130,8 +133,9 @@ fn publishable(
         warned: std::sync::atomic::AtomicBool::new(false),
     };
     let accept: Arc<[ServerId]> = Arc::from(vec![ServerId(local_id.clone())]);
-    configs::client(&configs, accept, &[])?;
-    configs::server(&configs, Arc::default(), &[])?;
+    let provider = crate::provider();
+    configs::client(&configs, &provider, accept, &[])?;
+    configs::server(&configs, &provider, Arc::default(), &[])?;
     Ok(configs)
 }
 
@@ -373,9 +377,27 @@ pub struct Receiver {
     local_id: Id,
     server_name: ServerName,
     rx: chan::Receiver<Arc<Configs>>,
+    /// The provider its clients and servers use: the build's, or restricted by an [`Offer`].
+    provider: Arc<CryptoProvider>,
 }
 
 impl Receiver {
+    /// This receiver, whose clients and servers made from now on offer and accept only `offer`'s
+    /// key-exchange groups and TLS 1.3 suites, in its order (the default: the build's policy).
+    ///
+    /// ```
+    /// # fn f(rx: meshtls::creds::Receiver) -> Result<(), meshtls::Error> {
+    /// use meshtls::policy::Offer;
+    /// let _rx = rx.with_offer(&Offer::default().with_groups(["secp256r1"])?);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_offer(self, offer: &Offer) -> Receiver {
+        Receiver {
+            provider: offer.provider(),
+            ..self
+        }
+    }
+
     /// This workload's identity.
     pub fn local_id(&self) -> &Id {
         &self.local_id
@@ -403,11 +425,11 @@ impl Receiver {
 
     /// A client factory that always uses the latest credentials.
     pub fn new_client(&self) -> NewClient {
-        NewClient::new(self.rx.clone())
+        NewClient::new(self.rx.clone(), self.provider.clone())
     }
 
     /// A server that always uses the latest credentials.
     pub fn server(&self) -> Server {
-        Server::new(self.rx.clone())
+        Server::new(self.rx.clone(), self.provider.clone())
     }
 }

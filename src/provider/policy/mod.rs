@@ -18,10 +18,12 @@
 
 use rustls::{CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme};
 
+mod offer;
 mod row;
 mod table;
 mod x509;
 
+pub use offer::{Choice, Offer};
 pub use row::{Algorithm, Approval, Kind};
 pub(crate) use table::{cipher_suites, kx_groups, signature_algorithms, RSA_BITS};
 pub use x509::{certificate, issued_by, CertAlgorithms};

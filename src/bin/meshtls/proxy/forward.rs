@@ -42,6 +42,22 @@ fn bad_arg(flag: &str, value: &str, e: impl std::fmt::Display) -> Fail {
     )
 }
 
+/// The groups and suites --groups and --suites choose.
+fn offer(common: &Common) -> Result<meshtls::policy::Offer, Fail> {
+    let mut offer = meshtls::policy::Offer::default();
+    if let Some(groups) = &common.groups {
+        offer = offer
+            .with_groups(groups.iter().map(String::as_str))
+            .map_err(|e| bad_arg("groups", &groups.join(","), e))?;
+    }
+    if let Some(suites) = &common.suites {
+        offer = offer
+            .with_suites(suites.iter().map(String::as_str))
+            .map_err(|e| bad_arg("suites", &suites.join(","), e))?;
+    }
+    Ok(offer)
+}
+
 /// Where the identity comes from, as the flags say.
 enum Identity {
     /// --cert, --key, --roots.
@@ -163,6 +179,7 @@ pub(super) async fn run(args: Args) -> Result<Report, Fail> {
             format!("{e} (a SPIFFE --id needs a DNS-like --name)"),
         )
     })?;
+    let offer = offer(common)?;
     let identity = Identity::of(common)?;
     let shared = Arc::new(Shared::default());
 
@@ -193,6 +210,7 @@ pub(super) async fn run(args: Args) -> Result<Report, Fail> {
         }
     };
 
+    let rx = rx.with_offer(&offer);
     let side = match &args.mode {
         Mode::Server(s) => {
             let server = rx

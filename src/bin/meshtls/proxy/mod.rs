@@ -90,6 +90,14 @@ struct Common {
     /// /ready answers 503 once the certificate served is this close to its notAfter.
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     ready_margin: Duration,
+    /// Offer and accept only these key-exchange groups, in this order (names as `meshtls status`
+    /// prints them, e.g. secp256r1,secp384r1; default: the build's whole list).
+    #[arg(long, value_delimiter = ',', value_name = "GROUP,...")]
+    groups: Option<Vec<String>>,
+    /// Offer and accept only these TLS 1.3 suites, in this order (e.g. TLS_AES_128_GCM_SHA256;
+    /// default: the build's whole list).
+    #[arg(long, value_delimiter = ',', value_name = "SUITE,...")]
+    suites: Option<Vec<String>>,
 }
 
 #[derive(Debug, ClapArgs)]
