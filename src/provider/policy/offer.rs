@@ -20,7 +20,7 @@ pub trait Choice {
 
 impl Choice for &str {
     fn row(&self, kind: Kind) -> Option<&'static Algorithm> {
-        super::by_name(kind, self)
+        super::lookup::by_name(kind, self)
     }
     fn text(&self) -> String {
         (*self).to_string()
@@ -47,7 +47,7 @@ impl Choice for &'static Algorithm {
 
 impl Choice for NamedGroup {
     fn row(&self, kind: Kind) -> Option<&'static Algorithm> {
-        super::group(*self).filter(|r| r.kind == kind)
+        super::lookup::group(*self).filter(|r| r.kind == kind)
     }
     fn text(&self) -> String {
         format!("{self:?}")
@@ -56,7 +56,7 @@ impl Choice for NamedGroup {
 
 impl Choice for CipherSuite {
     fn row(&self, kind: Kind) -> Option<&'static Algorithm> {
-        super::suite(*self).filter(|r| r.kind == kind)
+        super::lookup::suite(*self).filter(|r| r.kind == kind)
     }
     fn text(&self) -> String {
         format!("{self:?}")
@@ -145,7 +145,7 @@ impl Offer {
 }
 
 fn all(kind: Kind) -> Vec<&'static Algorithm> {
-    super::table()
+    super::lookup::table()
         .iter()
         .filter(|r| r.kind == kind && r.offered())
         .collect()
