@@ -12,7 +12,6 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -66,36 +65,21 @@ const GO_FIPS_SUITES: [CipherSuite; 2] = [
     CipherSuite::TLS13_AES_256_GCM_SHA384,
 ];
 
-/// The groups this build offers, in its order (checked against the provider). The regulated build
-/// offers no X25519 at all, not even inside the hybrid.
+/// The groups this build's provider offers, in its order (`tests/policy.rs` pins the list).
 fn our_groups() -> Vec<NamedGroup> {
-    if cfg!(feature = "fips") {
-        vec![
-            NamedGroup::secp256r1MLKEM768,
-            NamedGroup::secp256r1,
-            NamedGroup::secp384r1,
-        ]
-    } else {
-        vec![
-            NamedGroup::X25519MLKEM768,
-            NamedGroup::secp256r1MLKEM768,
-            NamedGroup::X25519,
-            NamedGroup::secp256r1,
-            NamedGroup::secp384r1,
-        ]
-    }
+    let provider = meshtls::provider();
+    provider.kx_groups.iter().map(|g| g.name()).collect()
 }
 
-/// The TLS 1.3 suites this build offers, in its order (checked against the provider).
+/// The TLS 1.3 suites this build's provider offers, in its order (`tests/policy.rs` pins them).
 fn our_suites() -> Vec<CipherSuite> {
-    let mut suites = vec![
-        CipherSuite::TLS13_AES_256_GCM_SHA384,
-        CipherSuite::TLS13_AES_128_GCM_SHA256,
-    ];
-    if cfg!(not(feature = "fips")) {
-        suites.push(CipherSuite::TLS13_CHACHA20_POLY1305_SHA256);
-    }
-    suites
+    let provider = meshtls::provider();
+    provider
+        .cipher_suites
+        .iter()
+        .filter(|s| s.version().version == ProtocolVersion::TLSv1_3)
+        .map(|s| s.suite())
+        .collect()
 }
 
 /// Builds both go-peer variants once per test binary (tests/peers/go-peer/build.sh, cached under
@@ -195,26 +179,6 @@ fn exchange(
         let result = server_session(cfg, tcp, |line| format!("echo:{line}"));
         (result, peer.finish())
     }
-}
-
-/// go-peer's `RESULT key=value ...` line.
-fn go_result(out: &Finished) -> HashMap<&str, &str> {
-    out.stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .unwrap_or_else(|| panic!("go-peer reported no RESULT: {out:?}"))
-        .split(' ')
-        .map(|kv| kv.split_once('=').expect("key=value"))
-        .collect()
-}
-
-/// go-peer's `ERROR ...` line (it must have failed).
-fn go_error(out: &Finished) -> &str {
-    assert!(!out.status.success(), "go-peer succeeded: {out:?}");
-    out.stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("ERROR "))
-        .unwrap_or_else(|| panic!("go-peer reported no ERROR: {out:?}"))
 }
 
 /// Asserts a completed exchange on both sides: TLS 1.3 on `group` and `suite`, whether Go saw a
@@ -382,21 +346,6 @@ fn go_fips_defaults_meet_our_first_common_group() {
         let suite = CipherSuite::TLS13_AES_128_GCM_SHA256;
         assert_agreed(&what, our_client, outcome, (group, suite, hrr));
     }
-}
-
-/// The lists the matrix judges by are this build's provider's, in its order.
-#[test]
-fn our_lists_are_the_providers() {
-    let provider = meshtls::provider();
-    let groups: Vec<_> = provider.kx_groups.iter().map(|g| g.name()).collect();
-    assert_eq!(groups, our_groups());
-    let suites: Vec<_> = provider
-        .cipher_suites
-        .iter()
-        .filter(|s| s.version().version == ProtocolVersion::TLSv1_3)
-        .map(|s| s.suite())
-        .collect();
-    assert_eq!(suites, our_suites());
 }
 
 /// go-peer-fips links the frozen Go Cryptographic Module v1.0.0 and runs in FIPS 140-3 mode by

@@ -17,7 +17,6 @@
 mod common;
 mod mesh_support;
 
-use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -151,26 +150,6 @@ fn go_client(
     let cfg = server_config(meshtls::provider(), &versions(), ours).unwrap();
     let result = server_session(cfg, tcp, |line| format!("echo:{line}"));
     (result, peer.finish())
-}
-
-/// go-peer's `RESULT key=value ...` line.
-fn go_result(out: &Finished) -> HashMap<&str, &str> {
-    out.stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .unwrap_or_else(|| panic!("go-peer reported no RESULT: {out:?}"))
-        .split(' ')
-        .map(|kv| kv.split_once('=').expect("key=value"))
-        .collect()
-}
-
-/// go-peer's `ERROR ...` line.
-fn go_error(out: &Finished) -> &str {
-    assert!(!out.status.success(), "go-peer succeeded: {out:?}");
-    out.stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("ERROR "))
-        .unwrap_or_else(|| panic!("go-peer reported no ERROR: {out:?}"))
 }
 
 /// A fixture and the identity the other side must check on it.

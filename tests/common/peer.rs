@@ -426,3 +426,23 @@ pub fn dns_of(name: &str) -> String {
         other => panic!("{name}: not a DNS name: {other:?}"),
     }
 }
+
+/// go-peer's (`tests/peers/go-peer`) `RESULT key=value ...` line.
+pub fn go_result(out: &Finished) -> std::collections::HashMap<&str, &str> {
+    out.stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .unwrap_or_else(|| panic!("go-peer reported no RESULT: {out:?}"))
+        .split(' ')
+        .map(|kv| kv.split_once('=').expect("key=value"))
+        .collect()
+}
+
+/// go-peer's `ERROR ...` line (it must have failed).
+pub fn go_error(out: &Finished) -> &str {
+    assert!(!out.status.success(), "go-peer succeeded: {out:?}");
+    out.stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("ERROR "))
+        .unwrap_or_else(|| panic!("go-peer reported no ERROR: {out:?}"))
+}
