@@ -24,7 +24,7 @@ use std::time::Duration;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types;
 use rustls::ClientConfig;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::watch;
 use tokio_rustls::TlsConnector;
 
@@ -366,6 +366,19 @@ impl<I: AsyncRead + AsyncWrite + Unpin> AsyncRead for ClientIo<I> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+/// Reads decrypted data in place: [`poll_fill_buf`](AsyncBufRead::poll_fill_buf) lends the
+/// plaintext rustls holds, so a caller that forwards it (e.g. with [`tokio::io::copy_buf`]) saves
+/// the copy into its own buffer that [`AsyncRead`] makes.
+impl<I: AsyncRead + AsyncWrite + Unpin> AsyncBufRead for ClientIo<I> {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        Pin::new(&mut self.get_mut().io).poll_fill_buf(cx)
+    }
+
+    fn consume(mut self: Pin<&mut Self>, amt: usize) {
+        Pin::new(&mut self.io).consume(amt)
     }
 }
 

@@ -200,6 +200,63 @@ fn rotation_through_a_data_symlink_drops_no_connection() {
 }
 
 #[test]
+fn a_large_transfer_both_ways_at_once_arrives_intact_and_is_counted_by_direction() {
+    // 24 MiB of varied bytes sent while the echo comes back: both directions of both proxies
+    // run at once, through whole 16 KiB records and partial ones.
+    const TOTAL: usize = 24 << 20;
+    let (server, client) = chain(upstream(echo), &[]);
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let data: Vec<u8> = (0..TOTAL)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let mut tcp = TcpStream::connect(client.listen).expect("connect");
+    tcp.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut writer = tcp.try_clone().expect("clone");
+    let sent = data.clone();
+    let sending = std::thread::spawn(move || {
+        // Uneven writes, so records are not all the same size.
+        for piece in sent.chunks(40_000 + 123) {
+            writer.write_all(piece).expect("write");
+        }
+        writer
+            .shutdown(std::net::Shutdown::Write)
+            .expect("half-close");
+    });
+    let mut back = Vec::with_capacity(TOTAL);
+    tcp.read_to_end(&mut back).expect("read the echo");
+    sending.join().expect("sender");
+    assert_eq!(back.len(), TOTAL, "{}", server.log());
+    assert!(back == data, "the echo differs from what was sent");
+    let line = format!("bytes={TOTAL}/{TOTAL}");
+    for proxy in [&server, &client] {
+        assert!(
+            eventually(Duration::from_secs(5), || proxy.log().contains(&line)),
+            "{}",
+            proxy.log()
+        );
+    }
+
+    // Bytes are reported from the accepted side to the target, then back: 3 MiB in, and the
+    // count upstream answers with its decimal length, in both modes.
+    let (server, client) = chain(upstream(proxy_support::count), &[]);
+    let answer = round_trip(client.listen, &data[..3 << 20]).expect("count");
+    assert_eq!(answer, (3usize << 20).to_string().as_bytes());
+    let line = format!("bytes={}/{}", 3 << 20, answer.len());
+    for proxy in [&server, &client] {
+        assert!(
+            eventually(Duration::from_secs(5), || proxy.log().contains(&line)),
+            "{line} not in:\n{}",
+            proxy.log()
+        );
+    }
+}
+
+#[test]
 fn sigterm_drains_a_transfer_in_flight_and_refuses_new_connections() {
     const TOTAL: usize = 100 << 20;
     const CHUNK: usize = 1 << 20;

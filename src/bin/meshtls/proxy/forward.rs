@@ -416,7 +416,12 @@ impl Conn {
                 };
                 let peer = io.server_id().map(|s| s.to_string());
                 self.established(&from, peer.as_deref());
-                (peer, idle::forward(tcp, io, self.idle).await)
+                // Reported as from the accepted side and back, as in server mode.
+                let ended = match idle::forward(io, tcp, self.idle).await {
+                    Ended::Closed(down, up) => Ended::Closed(up, down),
+                    other => other,
+                };
+                (peer, ended)
             }
         };
         let peer = peer.as_deref().unwrap_or("-");

@@ -4,15 +4,15 @@ use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite, BufReader, ReadBuf};
 
 /// How a forwarded connection ended.
 #[derive(Debug)]
 pub(super) enum Ended {
-    /// Both sides closed; the bytes moved each way (a to b, b to a).
+    /// Both sides closed; the bytes moved each way (TLS to plain, plain to TLS).
     Closed(u64, u64),
     /// No byte moved for the idle timeout.
     Idle,
@@ -20,17 +20,37 @@ pub(super) enum Ended {
     Failed(io::Error),
 }
 
-/// Copies `a` to `b` and `b` to `a` until both are done, or until nothing has moved for `idle`.
-pub(super) async fn forward<A, B>(a: A, b: B, idle: Duration) -> Ended
+/// What the plain side is read into: one full TLS record of plaintext (RFC 8446 §5.1), so each
+/// write to the TLS side can become one whole record.
+const PLAIN_BUFFER: usize = 16 * 1024;
+
+/// Copies `tls` to `plain` and `plain` to `tls` until both are done, or until nothing has moved
+/// for `idle`.
+///
+/// Each direction is a `copy_buf`: from the TLS side, plaintext is written to `plain` straight
+/// from the buffer rustls decrypted it into ([`AsyncBufRead`] on `ClientIo`/`ServerIo`), without
+/// the copy into a buffer of ours that `copy_bidirectional` makes; from the plain side, it is read
+/// into one 16 KiB buffer, and rustls seals each write as one record.
+pub(super) async fn forward<T, P>(tls: T, plain: P, idle: Duration) -> Ended
 where
-    A: AsyncRead + AsyncWrite + Unpin,
-    B: AsyncRead + AsyncWrite + Unpin,
+    T: AsyncBufRead + AsyncWrite + Unpin,
+    P: AsyncRead + AsyncWrite + Unpin,
 {
     let start = Instant::now();
     let last = Arc::new(AtomicU64::new(0));
-    let mut a = Active::new(a, start, last.clone());
-    let mut b = Active::new(b, start, last.clone());
-    let copy = tokio::io::copy_bidirectional(&mut a, &mut b);
+    let mut tls = Active::new(tls, start, last.clone());
+    let plain = BufReader::with_capacity(PLAIN_BUFFER, plain);
+    let mut plain = Active::new(plain, start, last.clone());
+    let (mut down, mut up) = (Copy::default(), Copy::default());
+    let copy = std::future::poll_fn(|cx| {
+        let down_done = down.poll(cx, &mut tls, &mut plain)?;
+        let up_done = up.poll(cx, &mut plain, &mut tls)?;
+        if down_done.is_ready() && up_done.is_ready() {
+            Poll::Ready(Ok::<_, io::Error>((down.moved, up.moved)))
+        } else {
+            Poll::Pending
+        }
+    });
     tokio::pin!(copy);
     loop {
         let since = Duration::from_millis(last.load(Ordering::Relaxed));
@@ -38,7 +58,7 @@ where
         tokio::select! {
             done = &mut copy => {
                 return match done {
-                    Ok((ab, ba)) => Ended::Closed(ab, ba),
+                    Ok((down, up)) => Ended::Closed(down, up),
                     Err(e) => Ended::Failed(e),
                 };
             }
@@ -49,6 +69,60 @@ where
                 }
             }
         }
+    }
+}
+
+// === impl Copy ===
+
+/// One direction of a forwarded connection: bytes from a buffered reader to a writer, then, at
+/// the reader's end of stream, the writer shut down (a TLS writer sends its `close_notify`).
+#[derive(Debug, Default)]
+struct Copy {
+    /// Bytes written since the start.
+    moved: u64,
+    /// Written but not yet flushed.
+    unflushed: bool,
+    /// The reader has ended; the writer is being shut down.
+    ending: bool,
+    /// The writer is shut down.
+    done: bool,
+}
+
+impl Copy {
+    fn poll<R, W>(&mut self, cx: &mut Context<'_>, r: &mut R, w: &mut W) -> Poll<io::Result<()>>
+    where
+        R: AsyncBufRead + Unpin,
+        W: AsyncWrite + Unpin,
+    {
+        while !self.ending {
+            let data = match Pin::new(&mut *r).poll_fill_buf(cx) {
+                Poll::Ready(read) => read?,
+                Poll::Pending => {
+                    // Nothing more to read for now: what was written must reach the peer.
+                    if self.unflushed {
+                        ready!(Pin::new(&mut *w).poll_flush(cx))?;
+                        self.unflushed = false;
+                    }
+                    return Poll::Pending;
+                }
+            };
+            if data.is_empty() {
+                self.ending = true;
+                break;
+            }
+            let n = ready!(Pin::new(&mut *w).poll_write(cx, data))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            Pin::new(&mut *r).consume(n);
+            self.moved += n as u64;
+            self.unflushed = true;
+        }
+        if !self.done {
+            ready!(Pin::new(&mut *w).poll_shutdown(cx))?;
+            self.done = true;
+        }
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -82,6 +156,19 @@ impl<S: AsyncRead + Unpin> AsyncRead for Active<S> {
             self.touch();
         }
         polled
+    }
+}
+
+impl<S: AsyncBufRead + Unpin> AsyncBufRead for Active<S> {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        Pin::new(&mut self.get_mut().inner).poll_fill_buf(cx)
+    }
+
+    fn consume(mut self: Pin<&mut Self>, amt: usize) {
+        if amt > 0 {
+            self.touch();
+        }
+        Pin::new(&mut self.inner).consume(amt)
     }
 }
 
