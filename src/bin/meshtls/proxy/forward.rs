@@ -315,7 +315,7 @@ async fn accept_loop(
         tokio::select! {
             accepted = listener.accept() => {
                 let tcp = match accepted {
-                    Ok((tcp, _)) => tcp,
+                    Ok((tcp, _)) => idle::nodelay(tcp),
                     Err(e) => {
                         // Out of file descriptors and the like: wait a little, go on.
                         log(&format!("accept: {e}"));
@@ -436,7 +436,7 @@ impl Conn {
     async fn dial(&self) -> std::io::Result<TcpStream> {
         let connect = TcpStream::connect(&*self.target);
         match tokio::time::timeout(self.connect_timeout, connect).await {
-            Ok(connected) => connected,
+            Ok(connected) => connected.map(idle::nodelay),
             Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
         }
     }
