@@ -5,6 +5,8 @@
 //!   algorithm comes from the one module the build selects.
 //! - [`policy`]: the one table of every algorithm, whether this build has it and whether the FIPS
 //!   module approves it; the provider, the CLI and the self-test read it.
+//! - [`default_provider`]: refuses a rustls process-default provider other than ours, or installs
+//!   ours, for libraries that fall back to the process default.
 //! - [`fips`]: what module runs, whether it is in FIPS mode, and what the build may claim about it.
 //!
 //! The mesh API, in the shape of the Linkerd proxy's (`linkerd-identity`, `linkerd-meshtls`,
@@ -62,6 +64,7 @@ pub mod authz;
 pub mod client;
 mod configs;
 pub mod creds;
+pub mod default_provider;
 pub mod detect;
 mod error;
 mod ffi;
