@@ -23,6 +23,8 @@
 //! - [`detect`]: reading a ClientHello's SNI to decide whether to terminate TLS.
 //! - `metrics` (feature `metrics`): Prometheus metrics of handshakes, credentials, detection and
 //!   the FIPS status.
+//! - `http` (feature `hyper`): HTTP over the mesh on hyper 1 and hyper-util, a client connector
+//!   and a server connection driver that hands the handler the client's identity.
 //! - `workload_api` (feature `spiffe`): SVIDs and bundles from the SPIFFE Workload API (a SPIRE
 //!   agent) into a store.
 #![cfg_attr(
@@ -70,6 +72,8 @@ mod error;
 mod ffi;
 pub mod fips;
 mod handshake;
+#[cfg(feature = "hyper")]
+pub mod http;
 pub mod identity;
 mod io;
 #[cfg(feature = "metrics")]
