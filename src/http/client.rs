@@ -5,6 +5,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use super::alpn;
 use hyper::Uri;
 use hyper_util::client::legacy::connect::{Connected, Connection};
 use hyper_util::rt::TokioIo;
@@ -32,7 +33,7 @@ impl Connector {
     /// settings (handshake deadline, confirmation, metrics).
     pub fn new(client: &NewClient, mut target: ClientTls) -> Self {
         if target.alpn.is_none() {
-            target.alpn = Some(AlpnProtocols(super::alpn_protocols()));
+            target.alpn = Some(AlpnProtocols(alpn::alpn_protocols()));
         }
         Self {
             connect: client.new_client(target),
@@ -114,7 +115,7 @@ impl Connection for ClientIo<TcpStream> {
         if let Some(id) = self.server_id() {
             connected = connected.extra(id.clone());
         }
-        if self.negotiated_protocol().map(|p| p.0.as_slice()) == Some(super::H2) {
+        if self.negotiated_protocol().map(|p| p.0.as_slice()) == Some(alpn::H2) {
             connected = connected.negotiated_h2();
         }
         connected

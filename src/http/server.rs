@@ -3,6 +3,7 @@
 
 use std::error::Error as StdError;
 
+use super::alpn;
 use hyper::body::{Body, Incoming};
 use hyper::service::Service;
 use hyper::{Request, Response};
@@ -66,7 +67,7 @@ where
 /// Offer the protocols with [`Server::with_alpn`](crate::Server::with_alpn)`(`[`alpn_protocols`]`())`.
 /// HTTP/2 streams run on tokio tasks: call it within a tokio runtime.
 ///
-/// [`alpn_protocols`]: super::alpn_protocols
+/// [`alpn_protocols`]: alpn::alpn_protocols
 ///
 /// # Errors
 ///
@@ -87,8 +88,8 @@ where
 {
     let builder = auto::Builder::new(TokioExecutor::new());
     let builder = match io.negotiated_protocol().map(|p| p.0.as_slice()) {
-        Some(super::H2) => builder.http2_only(),
-        Some(super::HTTP_1_1) => builder.http1_only(),
+        Some(alpn::H2) => builder.http2_only(),
+        Some(alpn::HTTP_1_1) => builder.http1_only(),
         _ => builder,
     };
     let service = WithPeer::new(service, &io);
