@@ -88,12 +88,13 @@ impl tower_service::Service<Uri> for Connector {
 /// What [`Connector`] returns: the TCP connection and the handshake, boxed so the type can be
 /// named.
 #[must_use = "futures do nothing unless polled"]
-pub struct Connecting(
-    Pin<Box<dyn Future<Output = io::Result<TokioIo<ClientIo<TcpStream>>>> + Send + 'static>>,
-);
+pub struct Connecting(Pin<Box<dyn Future<Output = Dialed> + Send + 'static>>);
+
+/// What a [`Connecting`] ends with.
+type Dialed = io::Result<TokioIo<ClientIo<TcpStream>>>;
 
 impl Future for Connecting {
-    type Output = io::Result<TokioIo<ClientIo<TcpStream>>>;
+    type Output = Dialed;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.0.as_mut().poll(cx)
