@@ -27,9 +27,9 @@ run() {
 # `kat` (test suite only) exposes the fixed-key/fixed-nonce entry points the known-answer tests use.
 # `spiffe` (the Workload API source) in the default and the regulated build: tests/spire.rs runs a
 # real SPIRE server and agent (tests/peers/spire/build.sh builds them once into target/spire).
-# `metrics` (Prometheus metrics) in both too: tests/metrics.rs.
-run --features kat,spiffe,metrics
-run --no-default-features --features fips,cli,kat,spiffe,metrics
+# `metrics` (Prometheus metrics) in both too: tests/metrics.rs; `hyper` (meshtls::http): tests/hyper.rs.
+run --features kat,spiffe,metrics,hyper
+run --no-default-features --features fips,cli,kat,spiffe,metrics,hyper
 run --no-default-features --features fips,tls12,kat
 run --features fips --test policy
 run --features fips --test cli status_reports_the_build_and_every_algorithm

@@ -254,7 +254,8 @@ impl Connect {
                 .find(|want| ids.all().contains(&want.0))
                 .cloned()
         });
-        let negotiated = Negotiated::from_state(io.get_ref().1);
+        let conn = io.get_ref().1;
+        let negotiated = Negotiated::from_state(conn, conn.fips());
         let protocol = negotiated.protocol.clone();
         Ok((
             ClientIo {

@@ -206,6 +206,17 @@ pub enum Error {
     #[error("the credential store is gone; no update will come")]
     StoreClosed,
 
+    /// rustls's process-default provider is not ours ([`crate::default_provider`]): a library that
+    /// falls back to it would run other crypto.
+    #[error(
+        "rustls's process-default crypto provider is not meshtls's ({found}); a library that \
+         falls back to it would run other crypto"
+    )]
+    ForeignDefaultProvider {
+        /// The first component found that is not one of our provider's objects, in words.
+        found: String,
+    },
+
     /// The SPIFFE Workload API could not be reached, or sent something unusable (feature `spiffe`).
     #[error("SPIFFE Workload API: {reason}")]
     WorkloadApi {

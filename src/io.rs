@@ -35,10 +35,15 @@ pub struct Negotiated {
     pub protocol: Option<NegotiatedProtocol>,
     /// The peer's leaf certificate (DER), if it sent one.
     pub peer_certificate: Option<Vec<u8>>,
+    /// Whether the connection's config was FIPS-approved throughout (rustls's `fips()` of the
+    /// connection): in the FIPS build, every component of the provider and the config options,
+    /// with the module in FIPS mode. Always `false` in the default build.
+    pub fips: bool,
 }
 
 impl Negotiated {
-    pub(crate) fn from_state(state: &CommonState) -> Self {
+    /// What `state` agreed; `fips` is the connection's `fips()` (which `CommonState` lacks).
+    pub(crate) fn from_state(state: &CommonState, fips: bool) -> Self {
         Self {
             version: state.protocol_version(),
             suite: state.negotiated_cipher_suite().map(|s| s.suite()),
@@ -50,6 +55,7 @@ impl Negotiated {
                 .peer_certificates()
                 .and_then(|c| c.first())
                 .map(|c| c.to_vec()),
+            fips,
         }
     }
 }

@@ -5,6 +5,8 @@
 //!   algorithm comes from the one module the build selects.
 //! - [`policy`]: the one table of every algorithm, whether this build has it and whether the FIPS
 //!   module approves it; the provider, the CLI and the self-test read it.
+//! - [`default_provider`]: refuses a rustls process-default provider other than ours, or installs
+//!   ours, for libraries that fall back to the process default.
 //! - [`fips`]: what module runs, whether it is in FIPS mode, and what the build may claim about it.
 //!
 //! The mesh API, in the shape of the Linkerd proxy's (`linkerd-identity`, `linkerd-meshtls`,
@@ -21,6 +23,8 @@
 //! - [`detect`]: reading a ClientHello's SNI to decide whether to terminate TLS.
 //! - `metrics` (feature `metrics`): Prometheus metrics of handshakes, credentials, detection and
 //!   the FIPS status.
+//! - `http` (feature `hyper`): HTTP over the mesh on hyper 1 and hyper-util, a client connector
+//!   and a server connection driver that hands the handler the client's identity.
 //! - `workload_api` (feature `spiffe`): SVIDs and bundles from the SPIFFE Workload API (a SPIRE
 //!   agent) into a store.
 #![cfg_attr(
@@ -62,11 +66,14 @@ pub mod authz;
 pub mod client;
 mod configs;
 pub mod creds;
+pub mod default_provider;
 pub mod detect;
 mod error;
 mod ffi;
 pub mod fips;
 mod handshake;
+#[cfg(feature = "hyper")]
+pub mod http;
 pub mod identity;
 mod io;
 #[cfg(feature = "metrics")]

@@ -208,7 +208,8 @@ impl Server {
         let (io, proved) = handshake::drive(handshake, self.deadline, hello)
             .await
             .map_err(unauthenticated)?;
-        let negotiated = Negotiated::from_state(io.get_ref().1);
+        let conn = io.get_ref().1;
+        let negotiated = Negotiated::from_state(conn, conn.fips());
         let client_id = proved.and_then(|ids| ids.all().first().cloned().map(ClientId));
         let tls = ServerTls::Established {
             client_id: client_id.clone(),

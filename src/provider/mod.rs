@@ -35,7 +35,14 @@ pub(crate) mod verify;
 use mode::approved;
 
 /// The module's DRBG (CTR_DRBG, SP 800-90A, in the FIPS module).
-struct Rng;
+pub(crate) struct Rng {
+    /// A byte, so that [`RNG`] has an address of its own (a zero-sized static has none), by which
+    /// [`crate::default_provider`] recognises it.
+    _addressed: u8,
+}
+
+/// The one instance.
+pub(crate) static RNG: Rng = Rng { _addressed: 0 };
 
 impl std::fmt::Debug for Rng {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -77,7 +84,7 @@ pub fn provider() -> Arc<CryptoProvider> {
                 cipher_suites: policy::cipher_suites(),
                 kx_groups: policy::kx_groups(),
                 signature_verification_algorithms: policy::signature_algorithms(),
-                secure_random: &Rng,
+                secure_random: &RNG,
                 key_provider: &sign::KEYS,
             })
         })

@@ -20,7 +20,11 @@ use super::mode::approved;
 const MIN_RSA_BITS: usize = super::policy::RSA_BITS.0;
 
 /// The provider's key loader.
-pub(crate) struct Keys;
+pub(crate) struct Keys {
+    /// A byte, so that [`KEYS`] has an address of its own (a zero-sized static has none), by which
+    /// [`crate::default_provider`] recognises it.
+    _addressed: u8,
+}
 
 impl std::fmt::Debug for Keys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29,7 +33,7 @@ impl std::fmt::Debug for Keys {
 }
 
 /// The one instance.
-pub(crate) static KEYS: Keys = Keys;
+pub(crate) static KEYS: Keys = Keys { _addressed: 0 };
 
 fn typed(err: crate::Error) -> Error {
     Error::Other(OtherError(Arc::new(err)))
